@@ -1,0 +1,20 @@
+# Every third-party library comes from Debian's packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(LibArchive REQUIRED)
+find_package(CLI11 REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+if(R1_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+
+# cpp-httplib as one target; Debian ships it as a compiled library with OpenSSL support.
+if(NOT TARGET r1_httplib)
+  add_library(r1_httplib INTERFACE)
+  target_link_libraries(r1_httplib INTERFACE PkgConfig::HTTPLIB OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
+  target_compile_definitions(r1_httplib INTERFACE CPPHTTPLIB_OPENSSL_SUPPORT)
+endif()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds r1 and runs every test: unit, kernels, integration (a real docker-registry
+# and r1d on loopback, started by the tests), clients (official npm clients),
+# then the unit tests once more under ASan+UBSan, then short libFuzzer runs.
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    release build + unit tests only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "build (RelWithDebInfo)"
+cmake -S . -B build -G Ninja "${launcher[@]}" >/dev/null
+cmake --build build -j "$jobs"
+
+if [ "${1:-}" = "--quick" ]; then
+  ctest --test-dir build -L unit --output-on-failure -j "$jobs"
+  exit 0
+fi
+
+step "tests: unit, kernels, integration, clients"
+ctest --test-dir build --output-on-failure -j "$jobs" -LE fuzz
+
+step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+cmake -S . -B build-asan -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=Debug -DR1_SANITIZE=ON >/dev/null
+cmake --build build-asan -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan -L unit --output-on-failure -j "$jobs"
+
+step "fuzz targets (short runs; clang + libFuzzer)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DR1_FUZZ=ON -DR1_WERROR=OFF -DR1_BUILD_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j "$jobs"
+scripts/run-fuzzers.sh build-fuzz/fuzz "${R1_FUZZ_SECONDS:-20}"
