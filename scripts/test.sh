@@ -33,5 +33,5 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 step "fuzz targets (short runs; clang + libFuzzer)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DR1_FUZZ=ON -DR1_WERROR=OFF -DR1_BUILD_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$jobs"
+cmake --build build-fuzz -j "$jobs" --target fuzzers
 scripts/run-fuzzers.sh build-fuzz/fuzz "${R1_FUZZ_SECONDS:-20}"
