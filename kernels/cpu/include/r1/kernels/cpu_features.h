@@ -1,0 +1,53 @@
+// CPU feature detection and the choice of kernel path (scalar, AVX2, AVX-512).
+//
+// The library is built for baseline x86-64; the AVX2 and AVX-512 kernels live in
+// separately compiled files and are only called after cpuid + xgetbv say the CPU
+// and the OS support them. The active path is process-wide: it is chosen once
+// (the best supported) and may be forced, e.g. by tests or a config option.
+// Thread safety: detect_cpu_features() and kernel_path_name() may be called from
+// any thread; set_kernel_path() should be called while no kernels are running.
+#pragma once
+
+#include <string_view>
+
+#include "r1/base/status.h"
+
+namespace r1::kernels {
+
+struct cpu_features {
+  bool avx2 = false;        // with FMA and F16C (the AVX2 path needs all three)
+  bool fma = false;
+  bool f16c = false;
+  bool avx_vnni = false;    // VEX-encoded vpdpbusd (Alder Lake, Sapphire Rapids)
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512dq = false;
+  bool avx512vnni = false;
+  bool avx512bf16 = false;
+  bool os_avx = false;      // XCR0 enables YMM state
+  bool os_avx512 = false;   // XCR0 enables ZMM/opmask state
+  int logical_cpus = 1;
+  int physical_cores = 1;   // distinct (package, core) pairs; the default thread count
+};
+
+// Detects once and caches; cheap after the first call.
+const cpu_features& detect_cpu_features();
+
+enum class kernel_path { scalar = 0, avx2 = 1, avx512 = 2 };
+
+// "scalar", "avx2" or "avx512".
+const char* kernel_path_name(kernel_path p);
+// Name of the active path.
+const char* kernel_path_name();
+kernel_path active_kernel_path();
+// True if this CPU (and OS) can run path p.
+bool kernel_path_supported(kernel_path p);
+// The best path this CPU supports.
+kernel_path best_kernel_path();
+
+// Forces a path: "scalar", "avx2", "avx512" or "auto" (best supported).
+// invalid_argument for an unknown name, unavailable if the CPU lacks the path.
+status set_kernel_path(std::string_view name);
+
+}  // namespace r1::kernels

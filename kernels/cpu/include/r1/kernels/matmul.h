@@ -1,0 +1,46 @@
+// y = W·x on the CPU for a batch of activation columns.
+//
+// W is a row-major matrix of `rows` rows of `cols` elements in any type with
+// can_vec_dot(type). x holds n_cols activation columns of `cols` floats (column
+// j starts at x + j*x_stride). The activations are converted once per call to
+// vec_dot_type(W.type); each y value is one vec_dot of a weight row with a
+// column, so results do not depend on the thread count. Rows (and, for batches,
+// columns) are cut into chunks that the pool's threads take from a shared counter.
+// y[j*y_stride + r] = sum_k W[r][k] * x[j*x_stride + k].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "r1/base/tensor_type.h"
+#include "r1/kernels/scratch.h"
+#include "r1/kernels/thread_pool.h"
+
+namespace r1::kernels {
+
+// A view of a weight matrix; the data is owned elsewhere (usually the mmap).
+struct matrix_view {
+  tensor_type type = tensor_type::f32;
+  int64_t rows = 0;
+  int64_t cols = 0;                 // elements per row, a multiple of the block size
+  const void* data = nullptr;
+  size_t row_stride_bytes = 0;      // 0: packed rows (row_size(type, cols))
+};
+
+// Asserts on shape errors (callers validate model shapes at load).
+// `s` holds the converted activations; it is only used by the calling thread.
+void matmul(const matrix_view& w, const float* x, int64_t n_cols, int64_t x_stride,
+            float* y, int64_t y_stride, thread_pool& pool, scratch& s);
+
+// Same, with activations already in vec_dot_type(w.type): column j at
+// x_q + j*x_stride_bytes. Lets a caller quantize once for several matrices
+// that share an input (q/k/v, gate/up).
+void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride_bytes,
+                      float* y, int64_t y_stride, thread_pool& pool);
+
+// Converts n_cols columns of `cols` floats to type t (column j to dst + j*row_size(t, cols)),
+// spread over the pool. Used by matmul; public for callers of matmul_quantized.
+void quantize_columns(tensor_type t, const float* x, int64_t n_cols, int64_t x_stride, int64_t cols,
+                      void* dst, thread_pool& pool);
+
+}  // namespace r1::kernels

@@ -1,0 +1,47 @@
+// A persistent pool of worker threads for the CPU kernels.
+//
+// run(n_tasks, fn) calls fn(task, thread) once for each task in [0, n_tasks),
+// spread over the workers and the calling thread (thread 0) through a shared
+// atomic counter, and returns when all tasks are done. Workers spin briefly
+// between runs and then sleep, so back-to-back kernels are cheap and an idle
+// pool costs nothing. Threads are created in the constructor, joined in the
+// destructor. run() must not be called concurrently or recursively from fn.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <thread>
+#include <vector>
+
+namespace r1::kernels {
+
+class thread_pool {
+ public:
+  // n_threads <= 0: detect_cpu_features().physical_cores. Total threads including the caller.
+  explicit thread_pool(int n_threads = 0);
+  ~thread_pool();
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+
+  // Number of threads that execute tasks (workers + the caller).
+  int size() const { return n_threads_; }
+
+  // Runs fn(task, thread_index) for every task; thread_index < size().
+  void run(int n_tasks, const std::function<void(int task, int thread)>& fn);
+
+ private:
+  void worker_main(int index);
+  void work(int thread_index);
+
+  int n_threads_ = 1;
+  std::vector<std::thread> workers_;
+  const std::function<void(int, int)>* fn_ = nullptr;
+  int n_tasks_ = 0;
+  std::atomic<int> next_task_{0};
+  std::atomic<int> busy_workers_{0};
+  std::atomic<uint32_t> generation_{0};
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace r1::kernels
