@@ -1,0 +1,5 @@
+#include "r1/registry/model_store.h"
+
+namespace r1::registry {
+// Implementation follows.
+}  // namespace r1::registry
