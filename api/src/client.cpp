@@ -1,0 +1,223 @@
+#include "r1/api/client.h"
+
+#include <fstream>
+#include <vector>
+
+#include <httplib.h>
+
+#include "r1/api/json_util.h"
+
+namespace r1::api {
+
+namespace {
+
+std::string error_text(const json& j) {
+  if (j.is_object() && j.contains("error")) {
+    const auto& e = j["error"];
+    if (e.is_string()) return e.get<std::string>();
+    if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+  }
+  return "";
+}
+
+status connect_error(const endpoint& ep, httplib::Error err) {
+  std::string where = ep.host + ":" + std::to_string(ep.port);
+  if (err == httplib::Error::Connection)
+    return unavailable("could not connect to the r1 daemon at " + where +
+                       ": the daemon is not running, start it with `r1 serve`");
+  return unavailable("request to the r1 daemon at " + where + " failed: " + httplib::to_string(err));
+}
+
+}  // namespace
+
+status status_from_http(int http_status, std::string_view body) {
+  std::string msg;
+  auto j = parse_json(body, "error body");
+  if (j.ok()) msg = error_text(*j);
+  if (msg.empty()) msg = std::string(body.substr(0, 512));
+  if (msg.empty()) msg = "HTTP " + std::to_string(http_status);
+  switch (http_status) {
+    case 400: case 413: case 422: return invalid_argument(msg);
+    case 401: case 403: return permission_denied(msg);
+    case 404: return not_found(msg);
+    case 409: return already_exists(msg);
+    case 429: case 503: return unavailable(msg);
+    case 499: return cancelled(msg);
+    default: return internal_error(msg);
+  }
+}
+
+result<endpoint> parse_endpoint(std::string_view text, bool for_connect) {
+  endpoint ep;
+  std::string s(text);
+  if (auto p = s.find("://"); p != std::string::npos) {
+    std::string scheme = s.substr(0, p);
+    if (scheme != "http") return invalid_argument("host '" + std::string(text) + "': only http:// is supported");
+    s = s.substr(p + 3);
+  }
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  std::string host = s, port;
+  if (!s.empty() && s[0] == '[') {
+    auto close = s.find(']');
+    if (close == std::string::npos) return invalid_argument("host '" + std::string(text) + "': missing ]");
+    host = s.substr(1, close - 1);
+    if (close + 1 < s.size() && s[close + 1] == ':') port = s.substr(close + 2);
+  } else if (auto c = s.rfind(':'); c != std::string::npos && s.find(':') == c) {
+    host = s.substr(0, c);
+    port = s.substr(c + 1);
+  }
+  if (!host.empty()) ep.host = host;
+  if (!port.empty()) {
+    int p = 0;
+    for (char ch : port) {
+      if (ch < '0' || ch > '9' || p > 65535) return invalid_argument("host '" + std::string(text) + "': bad port");
+      p = p * 10 + (ch - '0');
+    }
+    if (p > 65535) return invalid_argument("host '" + std::string(text) + "': bad port");
+    ep.port = p;
+  }
+  if (for_connect && (ep.host == "0.0.0.0" || ep.host == "::")) ep.host = ep.host == "::" ? "::1" : "127.0.0.1";
+  return ep;
+}
+
+struct client::impl {
+  explicit impl(const client_options& o) : http(o.server.host, o.server.port) {
+    http.set_connection_timeout(o.connect_timeout_s, 0);
+    http.set_read_timeout(o.read_timeout_s, 0);
+    http.set_write_timeout(o.read_timeout_s, 0);
+    http.set_keep_alive(true);
+    if (!o.api_key.empty()) http.set_bearer_token_auth(o.api_key);
+  }
+  httplib::Client http;
+};
+
+client::client(client_options opts) : impl_(std::make_unique<impl>(opts)), opts_(std::move(opts)) {}
+client::~client() = default;
+
+static result<json> json_reply(const httplib::Result& res, const endpoint& ep) {
+  if (!res) return connect_error(ep, res.error());
+  if (res->status < 200 || res->status >= 300) return status_from_http(res->status, res->body);
+  if (res->body.empty()) return json::object();
+  return parse_json(res->body, "daemon reply");
+}
+
+result<json> client::get(const std::string& path) { return json_reply(impl_->http.Get(path), opts_.server); }
+
+result<std::string> client::get_text(const std::string& path) {
+  auto res = impl_->http.Get(path);
+  if (!res) return connect_error(opts_.server, res.error());
+  if (res->status < 200 || res->status >= 300) return status_from_http(res->status, res->body);
+  return res->body;
+}
+
+result<json> client::post(const std::string& path, const json& body) {
+  return json_reply(impl_->http.Post(path, dump(body), "application/json"), opts_.server);
+}
+
+result<json> client::del(const std::string& path, const json& body) {
+  return json_reply(impl_->http.Delete(path, dump(body), "application/json"), opts_.server);
+}
+
+result<int> client::head(const std::string& path) {
+  auto res = impl_->http.Head(path);
+  if (!res) return connect_error(opts_.server, res.error());
+  return res->status;
+}
+
+result<int> client::post_file(const std::string& path, const std::string& file) {
+  auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
+  if (!*in) return errno_status("open " + file, errno);
+  in->seekg(0, std::ios::end);
+  auto size = static_cast<size_t>(in->tellg());
+  in->seekg(0);
+  auto res = impl_->http.Post(
+      path, size,
+      [in](size_t, size_t length, httplib::DataSink& sink) {
+        std::vector<char> buf(std::min<size_t>(length, 1 << 20));
+        in->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        auto got = in->gcount();
+        if (got <= 0) return false;
+        return sink.write(buf.data(), static_cast<size_t>(got));
+      },
+      "application/octet-stream");
+  if (!res) return connect_error(opts_.server, res.error());
+  if (res->status < 200 || res->status >= 300) return status_from_http(res->status, res->body);
+  return res->status;
+}
+
+namespace {
+
+// Sends a POST whose reply is read line by line; `on_line` gets each complete line.
+status post_lines(httplib::Client& http, const endpoint& ep, const std::string& path, const json& body,
+                  const std::function<bool(std::string_view)>& on_line) {
+  httplib::Request req;
+  req.method = "POST";
+  req.path = path;
+  req.body = dump(body);
+  req.set_header("Content-Type", "application/json");
+  int http_status = 0;
+  std::string pending, error_body;
+  bool stopped = false;
+  req.response_handler = [&](const httplib::Response& r) {
+    http_status = r.status;
+    return true;
+  };
+  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    if (http_status < 200 || http_status >= 300) {
+      if (error_body.size() < 65536) error_body.append(data, len);
+      return true;
+    }
+    pending.append(data, len);
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::string_view line(pending.data() + start, nl - start);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (!line.empty() && !on_line(line)) {
+        stopped = true;
+        return false;
+      }
+    }
+    pending.erase(0, start);
+    return true;
+  };
+  httplib::Response res;
+  httplib::Error err = httplib::Error::Success;
+  bool ok = http.send(req, res, err);
+  if (stopped) return cancelled("stopped by the caller");
+  if (!ok) return connect_error(ep, err);
+  if (http_status < 200 || http_status >= 300) return status_from_http(http_status, error_body);
+  if (!pending.empty() && !on_line(pending)) return cancelled("stopped by the caller");
+  return {};
+}
+
+}  // namespace
+
+status client::stream(const std::string& path, const json& body, const std::function<bool(const json&)>& on_object) {
+  status inner;
+  auto st = post_lines(impl_->http, opts_.server, path, body, [&](std::string_view line) {
+    auto j = parse_json(line, "stream line");
+    if (!j.ok()) {
+      inner = j.error();
+      return false;
+    }
+    if (std::string e = error_text(*j); !e.empty()) {
+      inner = internal_error(e);
+      return false;
+    }
+    return on_object(*j);
+  });
+  if (!inner.ok()) return inner;
+  return st;
+}
+
+status client::stream_sse(const std::string& path, const json& body,
+                          const std::function<bool(std::string_view)>& on_data) {
+  return post_lines(impl_->http, opts_.server, path, body, [&](std::string_view line) {
+    if (line.rfind("data:", 0) != 0) return true;  // comments, event names, blank lines
+    line.remove_prefix(5);
+    if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+    return on_data(line);
+  });
+}
+
+}  // namespace r1::api

@@ -1,0 +1,133 @@
+#include "r1/daemon/daemon_config.h"
+
+#include <unistd.h>
+
+#include <sstream>
+
+#include "r1/api/client.h"
+#include "r1/base/log.h"
+#include "r1/base/paths.h"
+#include "r1/registry/digest.h"
+
+namespace r1::daemon {
+
+std::vector<option_spec> daemon_option_specs() {
+  return {
+      {"host", "R1_HOST", "127.0.0.1:11434", "address and port to listen on; a non-loopback address needs api_keys"},
+      {"models", "R1_MODELS", "", "model store directory (default $XDG_DATA_HOME/r1/models or ~/.local/share/r1/models)"},
+      {"keep_alive", "R1_KEEP_ALIVE", "5m", "how long an idle model stays loaded (negative: forever, 0: unload at once)"},
+      {"max_loaded_models", "R1_MAX_LOADED_MODELS", "3", "most models loaded at the same time"},
+      {"max_queue", "R1_MAX_QUEUE", "512", "pending requests per model before 503 with Retry-After"},
+      {"num_parallel", "R1_NUM_PARALLEL", "1", "parallel requests per loaded model (KV cache = context x parallel)"},
+      {"context_length", "R1_CONTEXT_LENGTH", "4096", "default context window per request (num_ctx)"},
+      {"memory_budget", "R1_MEMORY_BUDGET", "0", "memory for loaded models, e.g. 24GiB (0: 90% of physical memory)"},
+      {"kv_cache_type", "R1_KV_CACHE_TYPE", "f16", "KV cache element type: f16, f32 or q8_0"},
+      {"threads", "R1_THREADS", "0", "compute threads per runner (0: the runner decides)"},
+      {"runner", "R1_RUNNER", "", "path of the r1-runner executable (default: next to r1d)"},
+      {"load_timeout", "R1_LOAD_TIMEOUT", "5m", "give up on a model load that is not ready after this long"},
+      {"api_keys", "R1_API_KEYS", "", "comma-separated inference API keys (Authorization: Bearer)"},
+      {"admin_keys", "R1_ADMIN_KEYS", "", "comma-separated admin keys: pull, push, create, copy, delete"},
+      {"origins", "R1_ORIGINS", "", "extra CORS origins, comma-separated, * wildcards allowed"},
+      {"max_request_body", "R1_MAX_REQUEST_BODY", "32MiB", "largest JSON request body accepted"},
+      {"insecure_registries", "R1_INSECURE_REGISTRIES", "", "registry hosts reachable over plain http (loopback always is)"},
+      {"log_level", "R1_LOG_LEVEL", "info", "debug, info, warn or error"},
+      {"noprune", "R1_NOPRUNE", "false", "do not prune unreferenced blobs at start"},
+      {"http_threads", "R1_HTTP_THREADS", "64", "HTTP worker threads (bounds concurrent connections)"},
+  };
+}
+
+std::string hash_key(const std::string& key) {
+  std::string d = registry::sha256_of(key);
+  return d.substr(7);
+}
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    std::string t(trim(item));
+    if (!t.empty()) out.push_back(t);
+  }
+  return out;
+}
+
+status bad(const std::string& name, const std::string& why) {
+  return invalid_argument("option " + name + ": " + why);
+}
+
+result<int> int_in(const config& cfg, const std::string& name, int lo, int hi) {
+  auto v = cfg.get_int(name);
+  if (!v.ok() || *v < lo || *v > hi)
+    return bad(name, "'" + cfg.get(name) + "' must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return static_cast<int>(*v);
+}
+
+}  // namespace
+
+result<daemon_settings> settings_from_config(const config& cfg, const std::string& exe_dir, const std::string& home,
+                                             const std::string& xdg_data_home) {
+  daemon_settings s;
+  auto ep = api::parse_endpoint(cfg.get("host"), /*for_connect=*/false);
+  if (!ep.ok()) return bad("host", ep.error().message());
+  s.host = ep->host;
+  s.port = ep->port;
+  s.models_dir = cfg.get("models");
+  if (s.models_dir.empty()) s.models_dir = default_models_dir(xdg_data_home, home);
+  auto ka = parse_duration_ms(cfg.get("keep_alive"));
+  if (!ka.ok()) return bad("keep_alive", "'" + cfg.get("keep_alive") + "' is not a duration like 5m");
+  s.keep_alive_ms = *ka < 0 ? -1 : *ka;
+  R1_ASSIGN_OR_RETURN(s.max_loaded_models, int_in(cfg, "max_loaded_models", 1, 64));
+  R1_ASSIGN_OR_RETURN(s.max_queue, int_in(cfg, "max_queue", 1, 1 << 20));
+  R1_ASSIGN_OR_RETURN(s.num_parallel, int_in(cfg, "num_parallel", 1, 256));
+  R1_ASSIGN_OR_RETURN(s.context_length, int_in(cfg, "context_length", 16, 1 << 24));
+  auto mb = parse_byte_size(cfg.get("memory_budget"));
+  if (!mb.ok()) return bad("memory_budget", "'" + cfg.get("memory_budget") + "' is not a size like 24GiB");
+  s.memory_budget_bytes = *mb;
+  if (s.memory_budget_bytes == 0) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    s.memory_budget_bytes = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 10 * 9
+                                                  : (8ull << 30);
+  }
+  s.kv_cache_type = cfg.get("kv_cache_type");
+  if (s.kv_cache_type != "f16" && s.kv_cache_type != "f32" && s.kv_cache_type != "q8_0")
+    return bad("kv_cache_type", "must be f16, f32 or q8_0");
+  R1_ASSIGN_OR_RETURN(s.threads, int_in(cfg, "threads", 0, 1024));
+  s.runner_path = cfg.get("runner");
+  if (s.runner_path.empty()) s.runner_path = exe_dir + "/r1-runner";
+  auto lt = parse_duration_ms(cfg.get("load_timeout"));
+  if (!lt.ok() || *lt <= 0) return bad("load_timeout", "must be a positive duration");
+  s.load_timeout_ms = *lt;
+  for (const auto& k : split_list(cfg.get("api_keys"))) s.api_key_hashes.push_back(hash_key(k));
+  for (const auto& k : split_list(cfg.get("admin_keys"))) s.admin_key_hashes.push_back(hash_key(k));
+  s.origins = split_list(cfg.get("origins"));
+  auto body = parse_byte_size(cfg.get("max_request_body"));
+  if (!body.ok() || *body < 1024) return bad("max_request_body", "must be a size of at least 1KiB");
+  s.max_request_bytes = *body;
+  s.insecure_registries = split_list(cfg.get("insecure_registries"));
+  s.log_level = cfg.get("log_level");
+  r1::log_level lvl;
+  if (!parse_log_level(s.log_level, &lvl)) return bad("log_level", "must be debug, info, warn or error");
+  auto np = cfg.get_bool("noprune");
+  if (!np.ok()) return bad("noprune", "must be true or false");
+  s.noprune = *np;
+  R1_ASSIGN_OR_RETURN(s.http_threads, int_in(cfg, "http_threads", 4, 4096));
+  return s;
+}
+
+std::string describe_config(const config& cfg) {
+  std::string out;
+  static const char* sources[] = {"default", "file", "env", "flag"};
+  for (const auto& spec : cfg.specs()) {
+    std::string v = cfg.get(spec.name);
+    if ((spec.name == "api_keys" || spec.name == "admin_keys") && !v.empty()) v = "<set>";
+    out += spec.name + " = \"" + v + "\"  # " + sources[static_cast<int>(cfg.source(spec.name))];
+    if (!spec.env.empty()) out += " (" + spec.env + ")";
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace r1::daemon

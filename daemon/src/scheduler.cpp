@@ -1,0 +1,344 @@
+#include "r1/daemon/scheduler.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "r1/api/json_util.h"
+#include "r1/base/log.h"
+
+namespace r1::daemon {
+
+using clock_type = std::chrono::steady_clock;
+
+struct runner_entry {
+  enum class state { loading, ready, failed };
+  uint64_t id = 0;
+  load_spec spec;
+  state st = state::loading;
+  std::unique_ptr<runner_process> proc;
+  std::unique_ptr<runner_client> client;
+  rp::load_info info;
+  int active = 0;
+  int waiting = 0;
+  bool dead = false;
+  bool unload_when_idle = false;
+  int64_t keep_alive_ms = 0;
+  clock_type::time_point expires;
+  int64_t expires_unix_ns = 0;
+  clock_type::time_point last_used;
+  std::string error;
+
+  bool idle() const { return active == 0 && waiting == 0 && st != state::loading; }
+  uint64_t size() const {
+    uint64_t measured = info.weights_bytes + info.kv_bytes + info.scratch_bytes;
+    return measured ? measured : spec.estimated_bytes;
+  }
+};
+
+namespace {
+bool same_load(const load_spec& a, const load_spec& b) {
+  return a.digest == b.digest && a.num_ctx == b.num_ctx && a.parallel == b.parallel && a.threads == b.threads &&
+         a.model_paths == b.model_paths;
+}
+}  // namespace
+
+lease::lease(scheduler* s, std::shared_ptr<runner_entry> entry, int64_t keep_alive_ms, int64_t load_ns)
+    : sched_(s), entry_(std::move(entry)), keep_alive_ms_(keep_alive_ms), load_ns_(load_ns) {}
+lease::~lease() { sched_->release(*entry_, keep_alive_ms_); }
+const runner_client& lease::runner() const { return *entry_->client; }
+const rp::load_info& lease::info() const { return entry_->info; }
+int lease::pid() const { return entry_->proc ? entry_->proc->pid() : 0; }
+
+scheduler::scheduler(scheduler_options opts, runner_launcher& launcher)
+    : opts_(std::move(opts)), launcher_(launcher), housekeeper_([this] { housekeeping(); }) {}
+
+scheduler::~scheduler() {
+  shutdown();
+  if (housekeeper_.joinable()) housekeeper_.join();
+}
+
+void scheduler::shutdown() {
+  std::vector<entry_ptr> all;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    shutting_down_ = true;
+    for (auto& [k, e] : models_) all.push_back(e);
+    models_.clear();
+    cv_.notify_all();
+  }
+  stop_all(std::move(all));
+}
+
+void scheduler::stop_all(std::vector<entry_ptr> victims) {
+  for (auto& e : victims) {
+    if (e->proc && !e->proc->exited()) {
+      R1_LOG(info, "scheduler") << "stopping " << e->spec.key << " (pid " << e->proc->pid() << ")";
+      e->proc->stop(std::chrono::milliseconds(3000));
+    }
+  }
+}
+
+void scheduler::set_expiry(runner_entry& e, int64_t keep_alive_ms) {
+  e.keep_alive_ms = keep_alive_ms;
+  if (keep_alive_ms < 0) {
+    e.expires = clock_type::time_point::max();
+    e.expires_unix_ns = 0;
+  } else {
+    e.expires = clock_type::now() + std::chrono::milliseconds(keep_alive_ms);
+    e.expires_unix_ns = api::now_unix_ns() + keep_alive_ms * 1000000;
+  }
+  e.unload_when_idle = keep_alive_ms == 0;
+}
+
+bool scheduler::make_room(const load_spec& spec, std::vector<entry_ptr>* victims) {
+  for (;;) {
+    uint64_t used = 0;
+    for (auto& [k, e] : models_) used += e->size();
+    bool too_many = static_cast<int>(models_.size()) >= opts_.max_loaded;
+    bool too_big = used + spec.estimated_bytes > opts_.memory_budget;
+    if (!too_many && !too_big) return true;
+    if (models_.empty()) {
+      R1_LOG(warn, "scheduler") << spec.key << " needs about " << (spec.estimated_bytes >> 20)
+                                << " MiB, more than the memory budget; loading it anyway";
+      return true;
+    }
+    // Evict the idle runner used least recently (dead ones first).
+    entry_ptr victim;
+    for (auto& [k, e] : models_) {
+      if (!e->idle()) continue;
+      if (!victim || (e->dead && !victim->dead) || (e->dead == victim->dead && e->last_used < victim->last_used))
+        victim = e;
+    }
+    if (!victim) return false;
+    R1_LOG(info, "scheduler") << "evicting " << victim->spec.key << " to make room for " << spec.key;
+    models_.erase(victim->spec.key);
+    victims->push_back(victim);
+  }
+}
+
+result<std::unique_ptr<lease>> scheduler::acquire(const load_spec& spec, int64_t keep_alive_ms,
+                                                  const std::function<bool()>& cancelled) {
+  auto t0 = clock_type::now();
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    if (shutting_down_) return unavailable("the daemon is shutting down");
+    if (cancelled && cancelled()) return r1::cancelled("the client went away while waiting for " + spec.key);
+    auto it = models_.find(spec.key);
+    entry_ptr e = it == models_.end() ? nullptr : it->second;
+    if (e && (e->dead || e->st == runner_entry::state::failed) && e->st != runner_entry::state::loading) {
+      if (e->idle()) {
+        models_.erase(it);
+        std::vector<entry_ptr> v{e};
+        lk.unlock();
+        stop_all(std::move(v));
+        lk.lock();
+        continue;
+      }
+      models_.erase(it);  // in-flight requests keep it alive; a new runner starts below
+      continue;
+    }
+    if (e && !same_load(e->spec, spec)) {
+      if (e->idle()) {
+        R1_LOG(info, "scheduler") << "reloading " << spec.key << " with new load options";
+        models_.erase(it);
+        std::vector<entry_ptr> v{e};
+        lk.unlock();
+        stop_all(std::move(v));
+        lk.lock();
+        continue;
+      }
+    }
+    if (e) {
+      if (e->active + e->waiting >= opts_.max_queue)
+        return resource_exhausted("server busy, please try again.  maximum pending requests exceeded");
+      if (e->st == runner_entry::state::ready && same_load(e->spec, spec) && e->active < e->spec.parallel) {
+        ++e->active;
+        e->last_used = clock_type::now();
+        set_expiry(*e, keep_alive_ms);
+        int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now() - t0).count();
+        return std::unique_ptr<lease>(new lease(this, e, keep_alive_ms, ns));
+      }
+      ++e->waiting;
+      cv_.wait_for(lk, std::chrono::milliseconds(200));
+      --e->waiting;
+      continue;
+    }
+    // Not loaded: make room, then load outside the lock.
+    std::vector<entry_ptr> victims;
+    if (!make_room(spec, &victims)) {
+      cv_.wait_for(lk, std::chrono::milliseconds(200));
+      lk.unlock();
+      stop_all(std::move(victims));
+      lk.lock();
+      continue;
+    }
+    auto fresh = std::make_shared<runner_entry>();
+    fresh->id = next_id_++;
+    fresh->spec = spec;
+    fresh->waiting = 1;  // the loader itself
+    fresh->last_used = clock_type::now();
+    set_expiry(*fresh, keep_alive_ms);
+    models_[spec.key] = fresh;
+    lk.unlock();
+    stop_all(std::move(victims));
+    status st = load(fresh);
+    lk.lock();
+    --fresh->waiting;
+    if (!st.ok()) {
+      fresh->st = runner_entry::state::failed;
+      fresh->error = st.message();
+      auto cur = models_.find(spec.key);
+      if (cur != models_.end() && cur->second == fresh) models_.erase(cur);
+      cv_.notify_all();
+      std::vector<entry_ptr> v{fresh};
+      lk.unlock();
+      stop_all(std::move(v));
+      return st;
+    }
+    fresh->st = runner_entry::state::ready;
+    cv_.notify_all();
+  }
+}
+
+status scheduler::load(const entry_ptr& e) {
+  runner_spec rs;
+  rs.model_name = e->spec.key;
+  rs.model_paths = e->spec.model_paths;
+  rs.ctx = e->spec.num_ctx;
+  rs.parallel = e->spec.parallel;
+  rs.threads = e->spec.threads;
+  rs.kv_type = opts_.kv_type;
+  uint64_t id = e->id;
+  auto deadline = clock_type::now() + opts_.load_timeout;
+  R1_LOG(info, "scheduler") << "loading " << e->spec.key << " (ctx " << rs.ctx << ", parallel " << rs.parallel
+                            << ", about " << (e->spec.estimated_bytes >> 20) << " MiB)";
+  R1_ASSIGN_OR_RETURN(auto proc, launcher_.start(rs, [this, id] { on_runner_exit(id); }, opts_.load_timeout));
+  auto client = std::make_unique<runner_client>("127.0.0.1", proc->port());
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    e->proc = std::move(proc);
+  }
+  for (;;) {
+    if (e->proc->exited())
+      return unavailable("the runner for " + e->spec.key + " exited while loading (" + e->proc->exit_description() +
+                         "); see the daemon log");
+    auto h = client->health();
+    if (h.ok() && h->status == "ready") break;
+    if (h.ok() && h->status == "error") return unavailable("loading " + e->spec.key + " failed: " + h->error);
+    if (clock_type::now() > deadline) return unavailable("loading " + e->spec.key + " timed out");
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (shutting_down_) return unavailable("the daemon is shutting down");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto info = client->info();
+  std::lock_guard<std::mutex> lk(mu_);
+  if (info.ok()) e->info = *info;
+  e->client = std::move(client);
+  R1_LOG(info, "scheduler") << "loaded " << e->spec.key << " in pid " << e->proc->pid() << " on port " << e->client->port();
+  return {};
+}
+
+void scheduler::release(runner_entry& e, int64_t keep_alive_ms) {
+  std::vector<entry_ptr> victims;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    --e.active;
+    e.last_used = clock_type::now();
+    set_expiry(e, keep_alive_ms);
+    if (e.idle() && (e.unload_when_idle || e.dead)) {
+      auto it = models_.find(e.spec.key);
+      if (it != models_.end() && it->second.get() == &e) {
+        victims.push_back(it->second);
+        models_.erase(it);
+      }
+    }
+    cv_.notify_all();
+  }
+  stop_all(std::move(victims));
+}
+
+status scheduler::unload(const std::string& key) {
+  std::vector<entry_ptr> victims;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = models_.find(key);
+    if (it == models_.end()) return not_found("model '" + key + "' is not loaded");
+    it->second->unload_when_idle = true;
+    if (it->second->idle()) {
+      victims.push_back(it->second);
+      models_.erase(it);
+    }
+    cv_.notify_all();
+  }
+  stop_all(std::move(victims));
+  return {};
+}
+
+void scheduler::on_runner_exit(uint64_t id) {
+  // Runs on the reaper thread of the process: only mark, never destroy here.
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& [k, e] : models_) {
+    if (e->id == id) {
+      e->dead = true;
+      R1_LOG(warn, "scheduler") << "runner for " << k << " exited; the next request starts a new one";
+    }
+  }
+  cv_.notify_all();
+}
+
+void scheduler::housekeeping() {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!shutting_down_) {
+    cv_.wait_for(lk, std::chrono::milliseconds(250));
+    auto now = clock_type::now();
+    std::vector<entry_ptr> victims;
+    for (auto it = models_.begin(); it != models_.end();) {
+      auto& e = it->second;
+      if (e->idle() && (e->dead || e->unload_when_idle || e->expires <= now)) {
+        if (!e->dead) {
+          R1_LOG(info, "scheduler") << "unloading " << e->spec.key << " (keep_alive expired)";
+        }
+        victims.push_back(e);
+        it = models_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!victims.empty()) {
+      lk.unlock();
+      stop_all(std::move(victims));
+      lk.lock();
+    }
+  }
+}
+
+std::vector<loaded_model> scheduler::list() const {
+  std::vector<loaded_model> out;
+  std::lock_guard<std::mutex> lk(mu_);
+  for (const auto& [k, e] : models_) {
+    if (e->dead) continue;
+    loaded_model m;
+    m.key = k;
+    m.digest = e->spec.digest;
+    m.size = e->size();
+    m.size_vram = e->info.vram_bytes;
+    m.expires_unix_ns = e->expires_unix_ns;
+    m.context_length = e->info.n_ctx ? static_cast<int>(e->info.n_ctx) : e->spec.num_ctx;
+    m.parallel = e->spec.parallel;
+    m.pid = e->proc ? e->proc->pid() : 0;
+    m.loading = e->st == runner_entry::state::loading;
+    m.active = e->active;
+    m.queued = e->waiting;
+    out.push_back(m);
+  }
+  std::sort(out.begin(), out.end(), [](const loaded_model& a, const loaded_model& b) {
+    auto ka = a.expires_unix_ns == 0 ? INT64_MAX : a.expires_unix_ns;
+    auto kb = b.expires_unix_ns == 0 ? INT64_MAX : b.expires_unix_ns;
+    return ka > kb;
+  });
+  return out;
+}
+
+}  // namespace r1::daemon
