@@ -1,0 +1,451 @@
+#include "blob_download.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "r1/base/log.h"
+#include "r1/base/raii.h"
+#include "r1/registry/digest.h"
+
+namespace r1::registry::detail {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct part {
+  uint64_t start = 0;
+  std::atomic<uint64_t> end{0};
+  std::atomic<uint64_t> done{0};  // bytes written from start
+  bool active = false;            // guarded by downloader::mu_
+  std::mutex write_mu;            // orders a write against a split of this part
+
+  uint64_t remaining() const { return end.load() - start - done.load(); }
+};
+
+// Parses "bytes a-b/total" (total may be "*").
+bool parse_content_range(const std::string& v, uint64_t* first, uint64_t* last, uint64_t* total) {
+  unsigned long long a = 0, b = 0, t = 0;
+  char star = 0;
+  if (std::sscanf(v.c_str(), "bytes %llu-%llu/%llu", &a, &b, &t) == 3) {
+    *first = a, *last = b, *total = t;
+    return a <= b;
+  }
+  if (std::sscanf(v.c_str(), "bytes %llu-%llu/%c", &a, &b, &star) == 3 && star == '*') {
+    *first = a, *last = b, *total = UINT64_MAX;
+    return a <= b;
+  }
+  return false;
+}
+
+class downloader {
+ public:
+  downloader(const client_options& o, blob_store& store, token_cache& tokens, rate_limiter* limiter,
+             const download_target& target, const std::atomic<bool>* cancel)
+      : o_(o), store_(store), target_(target), user_cancel_(cancel),
+        session_(o, target.host, target.base_url, tokens, limiter, &abort_) {
+    url_ = target.base_url + "/v2/" + target.repository + "/blobs/" + target.blob.digest;
+    scope_ = "repository:" + target.repository + ":pull";
+  }
+
+  status run(const std::function<void(uint64_t)>& on_progress);
+
+ private:
+  status open_partial();
+  bool load_state();
+  void fresh_parts();
+  status save_state();
+  void worker();
+  part* take_part();
+  status fetch_part(part& p);
+  status hash_and_wait(const std::function<void(uint64_t)>& on_progress);
+  uint64_t completed_bytes();
+  uint64_t contiguous_prefix();
+  void fail(status s);
+  bool should_stop() const { return abort_.load(); }
+  void sleep_interruptible(int64_t ms);
+
+  const client_options& o_;
+  blob_store& store_;
+  download_target target_;
+  const std::atomic<bool>* user_cancel_;
+  std::atomic<bool> abort_{false};
+  registry_session session_;
+  std::string url_, scope_, partial_path_, state_path_;
+  unique_fd fd_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<part>> parts_;  // sorted by start; pointers stable
+  status failure_;
+  int running_workers_ = 0;
+};
+
+status downloader::open_partial() {
+  R1_ASSIGN_OR_RETURN(partial_path_, store_.partial_path_for(target_.blob.digest));
+  R1_ASSIGN_OR_RETURN(state_path_, store_.partial_state_path_for(target_.blob.digest));
+  R1_ASSIGN_OR_RETURN(fd_, open_fd(partial_path_, O_RDWR | O_CREAT, 0644));
+  if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0)
+    return unavailable("blob " + target_.blob.digest + " is being downloaded by another process");
+  struct stat st;
+  if (::fstat(fd_.get(), &st) != 0) return errno_status("stat " + partial_path_, errno);
+  if (static_cast<uint64_t>(st.st_size) == target_.blob.size && load_state()) {
+    R1_LOG(info, "registry") << "resuming " << target_.blob.digest << " at " << completed_bytes() << " of "
+                             << target_.blob.size << " bytes";
+    return {};
+  }
+  if (::ftruncate(fd_.get(), 0) != 0 || ::ftruncate(fd_.get(), static_cast<off_t>(target_.blob.size)) != 0)
+    return errno_status("size " + partial_path_, errno);
+  fresh_parts();
+  return save_state();
+}
+
+bool downloader::load_state() {
+  auto text = read_file(state_path_, size_t{4} << 20);
+  if (!text.ok()) return false;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("digest", std::string()) != target_.blob.digest) return false;
+  auto size = j.find("size");
+  if (size == j.end() || !size->is_number_unsigned() || size->get<uint64_t>() != target_.blob.size) return false;
+  auto ps = j.find("parts");
+  if (ps == j.end() || !ps->is_array() || ps->empty() || ps->size() > 100000) return false;
+  std::vector<std::unique_ptr<part>> parts;
+  uint64_t expect = 0;
+  for (const auto& e : *ps) {
+    if (!e.is_array() || e.size() != 3 || !e[0].is_number_unsigned() || !e[1].is_number_unsigned() ||
+        !e[2].is_number_unsigned())
+      return false;
+    uint64_t s = e[0].get<uint64_t>(), en = e[1].get<uint64_t>(), d = e[2].get<uint64_t>();
+    if (s != expect || en <= s || en > target_.blob.size || d > en - s) return false;
+    auto p = std::make_unique<part>();
+    p->start = s;
+    p->end = en;
+    p->done = d;
+    parts.push_back(std::move(p));
+    expect = en;
+  }
+  if (expect != target_.blob.size) return false;
+  parts_ = std::move(parts);
+  return true;
+}
+
+void downloader::fresh_parts() {
+  parts_.clear();
+  const uint64_t size = target_.blob.size;
+  const uint64_t par = static_cast<uint64_t>(std::max(1, o_.max_parallel_parts));
+  uint64_t part_size = size;
+  if (size >= 2 * o_.min_part_bytes) {
+    part_size = std::clamp<uint64_t>((size + par - 1) / par, o_.min_part_bytes, std::max(o_.min_part_bytes, o_.max_part_bytes));
+  }
+  if (part_size == 0) part_size = 1;
+  for (uint64_t s = 0; s < size || (size == 0 && parts_.empty()); s += part_size) {
+    auto p = std::make_unique<part>();
+    p->start = s;
+    p->end = std::min(size, s + part_size);
+    parts_.push_back(std::move(p));
+    if (size == 0) break;
+  }
+}
+
+status downloader::save_state() {
+  nlohmann::json parts = nlohmann::json::array();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& p : parts_) parts.push_back({p->start, p->end.load(), p->done.load()});
+  }
+  nlohmann::json j = {{"digest", target_.blob.digest}, {"size", target_.blob.size}, {"parts", parts}};
+  return write_file_atomic(state_path_, j.dump());
+}
+
+uint64_t downloader::completed_bytes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t n = 0;
+  for (const auto& p : parts_) n += p->done.load();
+  return n;
+}
+
+uint64_t downloader::contiguous_prefix() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& p : parts_) {
+    uint64_t d = p->done.load(std::memory_order_acquire);
+    if (p->start + d < p->end.load()) return p->start + d;
+  }
+  return target_.blob.size;
+}
+
+void downloader::fail(status s) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failure_.ok()) failure_ = std::move(s);
+  }
+  abort_ = true;
+  cv_.notify_all();
+}
+
+// Next idle unfinished part, else a split of the busiest one (work stealing).
+part* downloader::take_part() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& p : parts_) {
+    if (!p->active && p->remaining() > 0) {
+      p->active = true;
+      return p.get();
+    }
+  }
+  const uint64_t min_split = std::max<uint64_t>(uint64_t{1} << 20, o_.min_part_bytes / 4);
+  part* victim = nullptr;
+  for (auto& p : parts_)
+    if (p->active && p->remaining() >= 2 * min_split && (!victim || p->remaining() > victim->remaining())) victim = p.get();
+  if (!victim) return nullptr;
+  auto fresh = std::make_unique<part>();
+  {
+    std::lock_guard<std::mutex> wl(victim->write_mu);
+    uint64_t pos = victim->start + victim->done.load();
+    uint64_t end = victim->end.load();
+    if (end - pos < 2 * min_split) return nullptr;
+    uint64_t mid = pos + (end - pos) / 2;
+    victim->end = mid;
+    fresh->start = mid;
+    fresh->end = end;
+  }
+  fresh->active = true;
+  part* out = fresh.get();
+  auto at = std::upper_bound(parts_.begin(), parts_.end(), out->start,
+                             [](uint64_t s, const std::unique_ptr<part>& p) { return s < p->start; });
+  parts_.insert(at, std::move(fresh));
+  return out;
+}
+
+void downloader::worker() {
+  while (!should_stop()) {
+    part* p = take_part();
+    if (!p) break;
+    status s = fetch_part(*p);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      p->active = false;
+    }
+    if (!s.ok()) fail(std::move(s));
+    cv_.notify_all();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  --running_workers_;
+  cv_.notify_all();
+}
+
+void downloader::sleep_interruptible(int64_t ms) {
+  auto until = clock_type::now() + std::chrono::milliseconds(ms);
+  while (!should_stop() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+status downloader::fetch_part(part& p) {
+  int retries = 0, stalls = 0;
+  const std::string layer = target_.blob.digest.substr(7, 12);
+  for (;;) {
+    if (should_stop()) return cancelled("download of " + target_.blob.digest + " stopped");
+    const uint64_t pos = p.start + p.done.load();
+    const uint64_t end = p.end.load();
+    if (pos >= end) return {};
+    http_request req;
+    req.url = url_;
+    req.max_body = 64 << 10;
+    req.headers.push_back("Range: bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
+    uint64_t skip = 0, written = 0;
+    bool reached_end = false;
+    status local;
+    req.on_headers = [&](long code, const header_map& h) {
+      if (code == 206) {
+        auto it = h.find("content-range");
+        uint64_t a = 0, b = 0, total = 0;
+        if (it == h.end() || !parse_content_range(it->second, &a, &b, &total) || a != pos ||
+            (total != UINT64_MAX && total != target_.blob.size)) {
+          local = corrupt("layer " + layer + ": bad Content-Range '" + (it == h.end() ? "" : it->second.substr(0, 100)) +
+                          "' for bytes " + std::to_string(pos) + "-" + std::to_string(end - 1));
+          return false;
+        }
+      } else if (code == 200) {
+        skip = pos;  // the server ignored Range: drop what this part already has
+      } else {
+        local = corrupt("layer " + layer + ": unexpected HTTP " + std::to_string(code) + " for a ranged GET");
+        return false;
+      }
+      return true;
+    };
+    req.on_data = [&](const char* data, size_t len) {
+      if (skip > 0) {
+        size_t drop = static_cast<size_t>(std::min<uint64_t>(skip, len));
+        skip -= drop, data += drop, len -= drop;
+        if (len == 0) return true;
+      }
+      std::lock_guard<std::mutex> wl(p.write_mu);
+      const uint64_t at = p.start + p.done.load();
+      const uint64_t limit = p.end.load();
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(len, limit - at));
+      size_t off = 0;
+      while (off < n) {
+        ssize_t w = ::pwrite(fd_.get(), data + off, n - off, static_cast<off_t>(at + off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+          local = errno_status("write " + partial_path_, errno);
+          return false;
+        }
+        off += static_cast<size_t>(w);
+      }
+      p.done.fetch_add(n, std::memory_order_release);
+      written += n;
+      if (at + n >= limit) {
+        reached_end = true;
+        return false;  // this part is complete (it may have been split meanwhile)
+      }
+      return true;
+    };
+    http_response resp = session_.send(std::move(req), scope_);
+    cv_.notify_all();
+    if (reached_end) return {};
+    if (!local.ok()) {
+      if (local.code() == error_code::resource_exhausted || local.code() == error_code::io_error) return local;
+      // A bad answer from the server: count it as a failed attempt.
+      resp.transport = local;
+    }
+    if (written > 0) retries = 0;  // progress was made: the budget is per stuck position
+    status why;
+    if (resp.transport.ok()) {
+      const long code = resp.status;
+      if (code >= 200 && code < 300) {
+        if (p.start + p.done.load() >= p.end.load()) return {};
+        why = unavailable("layer " + layer + ": connection closed after " + std::to_string(written) + " bytes");
+      } else if (code == 404) {
+        return not_found("layer " + layer + ": blob " + target_.blob.digest + " is not in the registry");
+      } else if (code == 401 || code == 416 || (code >= 400 && code < 500 && code != 403 && code != 408 && code != 429)) {
+        std::string msg = registry_error_message(resp.body);
+        return (code == 401 ? permission_denied("") : corrupt(""))
+            .with_context("layer " + layer + ": HTTP " + std::to_string(code) + (msg.empty() ? "" : " (" + msg + ")"));
+      } else {
+        why = unavailable("layer " + layer + ": HTTP " + std::to_string(code));
+      }
+    } else if (resp.transport.code() == error_code::cancelled) {
+      return cancelled("download of " + target_.blob.digest + " stopped");
+    } else if (resp.stalled && written == 0 && ++stalls <= 3 * std::max(1, o_.max_retries)) {
+      R1_LOG(warn, "registry") << "layer " << layer << " part at " << pos << " stalled; restarting it";
+      continue;  // a stall restarts the part without using a retry
+    } else if (resp.stalled && written > 0) {
+      R1_LOG(warn, "registry") << "layer " << layer << " part at " << pos << " stalled; restarting it";
+      continue;
+    } else {
+      why = resp.transport;
+    }
+    if (++retries > o_.max_retries) return why.with_context("giving up after " + std::to_string(o_.max_retries) + " retries");
+    const int64_t backoff = std::min<int64_t>(o_.retry_base_ms << std::min(retries - 1, 20), 30000);
+    R1_LOG(warn, "registry") << why.message() << "; retry " << retries << " in " << backoff << " ms";
+    sleep_interruptible(backoff);
+  }
+}
+
+status downloader::hash_and_wait(const std::function<void(uint64_t)>& on_progress) {
+  sha256_hasher hasher;
+  uint64_t hashed = 0;
+  std::vector<char> buf(size_t{4} << 20);
+  auto last_save = clock_type::now(), last_progress = clock_type::now();
+  for (;;) {
+    if (user_cancel_ && user_cancel_->load()) fail(cancelled("pull of " + target_.blob.digest + " cancelled"));
+    const uint64_t prefix = contiguous_prefix();
+    if (prefix > hashed && !should_stop()) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(prefix - hashed, buf.size()));
+      ssize_t r = ::pread(fd_.get(), buf.data(), n, static_cast<off_t>(hashed));
+      if (r <= 0) {
+        if (r < 0 && errno == EINTR) continue;
+        fail(errno_status("read " + partial_path_, r < 0 ? errno : EIO));
+      } else {
+        hasher.update(buf.data(), static_cast<size_t>(r));
+        hashed += static_cast<uint64_t>(r);
+      }
+    } else {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (running_workers_ == 0) break;
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    auto now = clock_type::now();
+    if (now - last_progress >= std::chrono::milliseconds(100)) {
+      last_progress = now;
+      if (on_progress) on_progress(completed_bytes());
+    }
+    if (now - last_save >= std::chrono::seconds(1)) {
+      last_save = now;
+      status s = save_state();
+      if (!s.ok()) {
+        R1_LOG(warn, "registry") << "saving download state: " << s.to_string();
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!failure_.ok()) return failure_;
+  }
+  if (contiguous_prefix() != target_.blob.size) return internal_error("download ended before the blob was complete");
+  while (hashed < target_.blob.size) {  // the tail written after the last pass
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(target_.blob.size - hashed, buf.size()));
+    ssize_t r = ::pread(fd_.get(), buf.data(), n, static_cast<off_t>(hashed));
+    if (r <= 0) return errno_status("read " + partial_path_, r < 0 ? errno : EIO);
+    hasher.update(buf.data(), static_cast<size_t>(r));
+    hashed += static_cast<uint64_t>(r);
+  }
+  if (on_progress) on_progress(target_.blob.size);
+  const std::string actual = hasher.finish();
+  if (actual != target_.blob.digest) {
+    ::unlink(partial_path_.c_str());
+    ::unlink(state_path_.c_str());
+    return corrupt("layer " + target_.blob.digest.substr(7, 12) + ": digest mismatch: expected " + target_.blob.digest +
+                   ", got " + actual + "; the downloaded data was discarded");
+  }
+  return {};
+}
+
+status downloader::run(const std::function<void(uint64_t)>& on_progress) {
+  if (store_.has(target_.blob.digest)) return {};
+  R1_RETURN_IF_ERROR(open_partial());
+  uint64_t todo = 0;
+  for (const auto& p : parts_) todo += p->remaining();
+  const uint64_t per = std::max<uint64_t>(1, o_.min_part_bytes);
+  const int workers = static_cast<int>(std::clamp<uint64_t>(todo / per, 1, static_cast<uint64_t>(std::max(1, o_.max_parallel_parts))));
+  std::vector<std::thread> threads;
+  running_workers_ = workers;
+  for (int i = 0; i < workers; ++i) threads.emplace_back([this] { worker(); });
+  status s = hash_and_wait(on_progress);
+  abort_ = true;
+  for (auto& t : threads) t.join();
+  if (!s.ok()) {
+    if (s.code() != error_code::corrupt) {
+      status saved = save_state();
+      if (!saved.ok()) {
+        R1_LOG(warn, "registry") << "saving download state: " << saved.to_string();
+      }
+    }
+    return s;
+  }
+  if (::fsync(fd_.get()) != 0) return errno_status("fsync " + partial_path_, errno);
+  R1_ASSIGN_OR_RETURN(std::string final_path, store_.path_for(target_.blob.digest));
+  if (::rename(partial_path_.c_str(), final_path.c_str()) != 0) return errno_status("rename " + partial_path_, errno);
+  ::unlink(state_path_.c_str());
+  return fsync_dir(store_.dir());
+}
+
+}  // namespace
+
+status download_blob(const client_options& options, blob_store& store, token_cache& tokens, rate_limiter* limiter,
+                     const download_target& target, const std::atomic<bool>* cancel,
+                     const std::function<void(uint64_t)>& on_progress) {
+  downloader d(options, store, tokens, limiter, target, cancel);
+  return d.run(on_progress);
+}
+
+}  // namespace r1::registry::detail
