@@ -1,0 +1,85 @@
+// ggml block layouts, byte for byte as GGUF files store them. Private to the CPU
+// kernels. Plain structs only: this header is included by the per-ISA files,
+// which must not pull in inline library code compiled with wider instructions.
+#pragma once
+
+#include <cstdint>
+
+namespace r1::kernels::detail {
+
+constexpr int qk_legacy = 32;  // elements per Q4_0..Q8_1 block
+constexpr int qk_k = 256;      // elements per K-quant super-block
+
+struct block_q4_0 { uint16_t d; uint8_t qs[16]; };
+struct block_q4_1 { uint16_t d; uint16_t m; uint8_t qs[16]; };
+struct block_q5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; };
+struct block_q5_1 { uint16_t d; uint16_t m; uint8_t qh[4]; uint8_t qs[16]; };
+struct block_q8_0 { uint16_t d; int8_t qs[32]; };
+struct block_q8_1 { uint16_t d; uint16_t s; int8_t qs[32]; };
+struct block_q2_k { uint8_t scales[16]; uint8_t qs[64]; uint16_t d; uint16_t dmin; };
+struct block_q3_k { uint8_t hmask[32]; uint8_t qs[64]; uint8_t scales[12]; uint16_t d; };
+struct block_q4_k { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qs[128]; };
+struct block_q5_k { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; };
+struct block_q6_k { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; };
+struct block_q8_k { float d; int8_t qs[256]; int16_t bsums[16]; };
+
+static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(block_q5_0) == 22);
+static_assert(sizeof(block_q5_1) == 24 && sizeof(block_q8_0) == 34 && sizeof(block_q8_1) == 36);
+static_assert(sizeof(block_q2_k) == 84 && sizeof(block_q3_k) == 110 && sizeof(block_q4_k) == 144);
+static_assert(sizeof(block_q5_k) == 176 && sizeof(block_q6_k) == 210 && sizeof(block_q8_k) == 292);
+
+// A dot kernel: n elements of one weight row against one activation row.
+using dot_fn = float (*)(int64_t n, const void* w, const void* a);
+// Table indexed by the tensor_type id; nullptr where the path has no kernel.
+constexpr int n_dot_slots = 32;
+
+using f16_to_f32_fn = void (*)(const uint16_t* src, float* dst, int64_t n);
+using f32_to_f16_fn = void (*)(const float* src, uint16_t* dst, int64_t n);
+
+// What one kernel path (ISA) provides; nullptr entries fall back to scalar.
+struct isa_ops {
+  dot_fn dots[n_dot_slots];
+  f16_to_f32_fn f16_to_f32;
+  f32_to_f16_fn f32_to_f16;
+};
+
+// Per-path tables: constant-initialised data, so no code of an ISA file runs
+// unless its path is selected.
+extern const isa_ops scalar_ops;
+extern const isa_ops avx2_ops;
+extern const isa_ops avx512_ops;
+// BF16 dot with AVX512_BF16 (vdpbf16ps), used on the avx512 path when present.
+extern const dot_fn avx512_bf16_dot;
+
+// The active path's dot kernel for weight type w (resolved once per matmul).
+dot_fn active_dot(int weight_type_id);
+
+// The K-quant 6-bit scale/min unpacking (ggml get_scale_min_k4) into 8 scales and 8 mins.
+inline void unpack_scale_min_k4(const uint8_t* q, uint8_t* sc, uint8_t* m) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = q[j] & 63;
+    m[j] = q[j + 4] & 63;
+  }
+  for (int j = 4; j < 8; ++j) {
+    sc[j] = static_cast<uint8_t>((q[j + 4] & 15) | ((q[j - 4] >> 6) << 4));
+    m[j] = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+// The Q3_K 16 signed scales (already minus 32).
+inline void unpack_scales_q3_k(const uint8_t* s12, int8_t* out) {
+  uint32_t a[3];
+  for (int i = 0; i < 3; ++i)
+    a[i] = static_cast<uint32_t>(s12[4 * i]) | (static_cast<uint32_t>(s12[4 * i + 1]) << 8) |
+           (static_cast<uint32_t>(s12[4 * i + 2]) << 16) | (static_cast<uint32_t>(s12[4 * i + 3]) << 24);
+  const uint32_t km1 = 0x03030303u, km2 = 0x0f0f0f0fu;
+  uint32_t w[4];
+  w[0] = (a[0] & km2) | (((a[2] >> 0) & km1) << 4);
+  w[1] = (a[1] & km2) | (((a[2] >> 2) & km1) << 4);
+  w[2] = ((a[0] >> 4) & km2) | (((a[2] >> 4) & km1) << 4);
+  w[3] = ((a[1] >> 4) & km2) | (((a[2] >> 6) & km1) << 4);
+  for (int i = 0; i < 4; ++i)
+    for (int b = 0; b < 4; ++b) out[4 * i + b] = static_cast<int8_t>(static_cast<int>((w[i] >> (8 * b)) & 0xff) - 32);
+}
+
+}  // namespace r1::kernels::detail

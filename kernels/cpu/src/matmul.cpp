@@ -1,0 +1,89 @@
+// matmul: quantize the activations once, then hand out (row chunk × column
+// block) tiles to the pool. Each output is one vec_dot, so the split never
+// changes a result.
+#include "r1/kernels/matmul.h"
+
+#include <algorithm>
+
+#include "blocks.h"
+#include "r1/base/assert.h"
+#include "r1/kernels/quants.h"
+
+namespace r1::kernels {
+namespace {
+
+constexpr int64_t k_tile_cols = 16;
+
+// Row chunk size: small enough for several chunks per thread, large enough that
+// the atomic counter is not contended.
+int64_t rows_per_chunk(int64_t rows, int64_t n_cols, int n_threads) {
+  const int64_t base = n_cols == 1 ? 64 : 16;
+  int64_t chunk = base;
+  while (chunk > 4 && rows / chunk < 4 * static_cast<int64_t>(n_threads)) chunk /= 2;
+  return chunk;
+}
+
+}  // namespace
+
+void quantize_columns(tensor_type t, const float* x, int64_t n_cols, int64_t x_stride, int64_t cols, void* dst,
+                      thread_pool& pool) {
+  const size_t out_stride = row_size(t, cols);
+  auto* out = static_cast<uint8_t*>(dst);
+  auto one = [&](int64_t j) {
+    const status s = quantize_row(t, x + j * x_stride, out + static_cast<size_t>(j) * out_stride, cols);
+    R1_ASSERT_MSG(s.ok(), "quantize_columns: bad type or length");
+  };
+  if (n_cols == 1 || pool.size() == 1) {
+    for (int64_t j = 0; j < n_cols; ++j) one(j);
+    return;
+  }
+  pool.run(static_cast<int>(n_cols), [&](int task, int) { one(task); });
+}
+
+void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride_bytes, float* y,
+                      int64_t y_stride, thread_pool& pool) {
+  R1_ASSERT(can_vec_dot(w.type));
+  R1_ASSERT(w.cols % type_info(w.type).block_elems == 0);
+  if (w.rows <= 0 || n_cols <= 0) return;
+  const size_t w_stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
+  const auto* wd = static_cast<const uint8_t*>(w.data);
+  const auto* xd = static_cast<const uint8_t*>(x_q);
+  const int64_t chunk = rows_per_chunk(w.rows, n_cols, pool.size());
+  const int64_t n_row_chunks = (w.rows + chunk - 1) / chunk;
+  const int64_t n_col_blocks = (n_cols + k_tile_cols - 1) / k_tile_cols;
+  // Batches: split columns into blocks too when there are few row chunks.
+  const int64_t col_split = n_row_chunks >= 4 * pool.size() ? 1 : n_col_blocks;
+  const int64_t cols_per_task = (n_cols + col_split - 1) / col_split;
+  const int64_t n_tasks = n_row_chunks * col_split;
+  const detail::dot_fn dot = detail::active_dot(static_cast<int>(w.type));
+  const int64_t k = w.cols;
+  pool.run(static_cast<int>(n_tasks), [&](int task, int) {
+    const int64_t r0 = (task % n_row_chunks) * chunk, r1 = std::min(w.rows, r0 + chunk);
+    const int64_t c_begin = (task / n_row_chunks) * cols_per_task;
+    const int64_t c_end = std::min(n_cols, c_begin + cols_per_task);
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += k_tile_cols) {
+      const int64_t c1 = std::min(c_end, c0 + k_tile_cols);
+      for (int64_t r = r0; r < r1; ++r) {
+        const uint8_t* wr = wd + static_cast<size_t>(r) * w_stride;
+        for (int64_t c = c0; c < c1; ++c)
+          y[c * y_stride + r] = dot(k, wr, xd + static_cast<size_t>(c) * x_stride_bytes);
+      }
+    }
+  });
+}
+
+void matmul(const matrix_view& w, const float* x, int64_t n_cols, int64_t x_stride, float* y, int64_t y_stride,
+            thread_pool& pool, scratch& s) {
+  R1_ASSERT(can_vec_dot(w.type));
+  const tensor_type vt = vec_dot_type(w.type);
+  if (vt == tensor_type::f32) {
+    matmul_quantized(w, x, n_cols, static_cast<size_t>(x_stride) * sizeof(float), y, y_stride, pool);
+    return;
+  }
+  const size_t stride = row_size(vt, w.cols);
+  void* xq = s.get(stride * static_cast<size_t>(n_cols));
+  quantize_columns(vt, x, n_cols, x_stride, w.cols, xq, pool);
+  matmul_quantized(w, xq, n_cols, stride, y, y_stride, pool);
+}
+
+}  // namespace r1::kernels

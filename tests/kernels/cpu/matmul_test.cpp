@@ -1,0 +1,102 @@
+// matmul against float64, thread-count invariance, and the thread pool itself.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <bit>
+
+#include "r1/kernels/cpu_features.h"
+#include "r1/kernels/matmul.h"
+#include "r1/kernels/quants.h"
+#include "test_util.h"
+
+namespace r1::kernels {
+namespace {
+
+TEST(ThreadPool, RunsEveryTaskOnceAcrossManyRuns) {
+  thread_pool pool(3);
+  EXPECT_EQ(pool.size(), 3);
+  for (int run = 0; run < 2000; ++run) {
+    const int n = 1 + run % 37;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::atomic<int> bad_thread{0};
+    pool.run(n, [&](int task, int thread) {
+      hits[static_cast<size_t>(task)].fetch_add(1);
+      if (thread < 0 || thread >= 3) bad_thread.fetch_add(1);
+    });
+    for (int i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "run " << run;
+    ASSERT_EQ(bad_thread.load(), 0);
+  }
+}
+
+TEST(ThreadPool, DefaultsToPhysicalCores) {
+  thread_pool pool;
+  EXPECT_EQ(pool.size(), detect_cpu_features().physical_cores);
+}
+
+struct mm_case {
+  tensor_type t;
+  int64_t rows, cols, n_cols;
+};
+
+void check_matmul(const mm_case& c, std::mt19937& rng) {
+  const auto w = test::random_blocks(rng, c.t, c.rows * c.cols);
+  const int64_t x_stride = c.cols + 3;  // a stride that is not the row length
+  std::vector<float> x(static_cast<size_t>(x_stride * c.n_cols));
+  for (auto& v : x) v = std::normal_distribution<float>()(rng);
+  const int64_t y_stride = c.rows + 1;
+  std::vector<float> y1(static_cast<size_t>(y_stride * c.n_cols), -1.0f), y2 = y1;
+  matrix_view mv{c.t, c.rows, c.cols, w.data(), 0};
+  scratch s;
+  thread_pool one(1), two(2);
+  matmul(mv, x.data(), c.n_cols, x_stride, y1.data(), y_stride, one, s);
+  matmul(mv, x.data(), c.n_cols, x_stride, y2.data(), y_stride, two, s);
+  const tensor_type vt = vec_dot_type(c.t);
+  const size_t wrow = row_size(c.t, c.cols);
+  for (int64_t j = 0; j < c.n_cols; ++j) {
+    std::vector<uint8_t> a(row_size(vt, c.cols));
+    ASSERT_TRUE(quantize_row(vt, x.data() + j * x_stride, a.data(), c.cols).ok());
+    for (int64_t r = 0; r < c.rows; ++r) {
+      double scale;
+      const double ref = test::reference_dot(c.t, w.data() + r * wrow, a.data(), c.cols, &scale);
+      const float got = y1[j * y_stride + r];
+      ASSERT_NEAR(got, ref, 2e-5 * scale + 1e-6)
+          << type_info(c.t).name << " row " << r << " col " << j;
+      // Bit-identical across thread counts.
+      ASSERT_EQ(std::bit_cast<uint32_t>(got), std::bit_cast<uint32_t>(y2[j * y_stride + r]));
+    }
+    ASSERT_EQ(y1[j * y_stride + c.rows], -1.0f) << "wrote past the rows";
+  }
+}
+
+TEST(Matmul, MatchesFloat64AndIsThreadInvariant) {
+  std::mt19937 rng(21);
+  for (kernel_path p : test::supported_paths()) {
+    ASSERT_TRUE(set_kernel_path(kernel_path_name(p)).ok());
+    for (tensor_type t : test::dot_types()) {
+      const int64_t cols = type_info(t).block_elems == 256 ? 512 : 96;
+      check_matmul({t, 37, cols, 1}, rng);
+      check_matmul({t, 45, cols, 5}, rng);
+    }
+    check_matmul({tensor_type::q4_k, 130, 1024, 19}, rng);
+  }
+  ASSERT_TRUE(set_kernel_path("auto").ok());
+}
+
+TEST(Matmul, DecodeEqualsBatchColumn) {
+  std::mt19937 rng(22);
+  const int64_t rows = 64, cols = 512, n = 9;
+  const auto w = test::random_blocks(rng, tensor_type::q6_k, rows * cols);
+  const auto x = test::random_floats(rng, cols * n);
+  std::vector<float> yb(static_cast<size_t>(rows * n)), y1(static_cast<size_t>(rows));
+  matrix_view mv{tensor_type::q6_k, rows, cols, w.data(), 0};
+  scratch s;
+  thread_pool pool(2);
+  matmul(mv, x.data(), n, cols, yb.data(), rows, pool, s);
+  for (int64_t j = 0; j < n; ++j) {
+    matmul(mv, x.data() + j * cols, 1, cols, y1.data(), rows, pool, s);
+    for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(y1[r], yb[j * rows + r]);
+  }
+}
+
+}  // namespace
+}  // namespace r1::kernels
