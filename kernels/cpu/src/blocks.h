@@ -54,8 +54,11 @@ extern const dot_fn avx512_bf16_dot;
 // The active path's dot kernel for weight type w (resolved once per matmul).
 dot_fn active_dot(int weight_type_id);
 
+// Helpers below are static so that each ISA file keeps its own copy (an inline
+// function compiled with AVX2 must never be picked for baseline callers).
+
 // The K-quant 6-bit scale/min unpacking (ggml get_scale_min_k4) into 8 scales and 8 mins.
-inline void unpack_scale_min_k4(const uint8_t* q, uint8_t* sc, uint8_t* m) {
+static inline void unpack_scale_min_k4(const uint8_t* q, uint8_t* sc, uint8_t* m) {
   for (int j = 0; j < 4; ++j) {
     sc[j] = q[j] & 63;
     m[j] = q[j + 4] & 63;
@@ -67,7 +70,7 @@ inline void unpack_scale_min_k4(const uint8_t* q, uint8_t* sc, uint8_t* m) {
 }
 
 // The Q3_K 16 signed scales (already minus 32).
-inline void unpack_scales_q3_k(const uint8_t* s12, int8_t* out) {
+static inline void unpack_scales_q3_k(const uint8_t* s12, int8_t* out) {
   uint32_t a[3];
   for (int i = 0; i < 3; ++i)
     a[i] = static_cast<uint32_t>(s12[4 * i]) | (static_cast<uint32_t>(s12[4 * i + 1]) << 8) |
