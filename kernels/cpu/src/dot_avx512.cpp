@@ -1,10 +1,258 @@
-// AVX-512 (F, BW, VL, DQ, VNNI) kernels. Compiled with the matching -m flags for
-// this file only; reached only through avx512_ops after the CPU check.
+// AVX-512 (F, BW, VL, DQ, VNNI; BF16 where present) kernels. Compiled with the
+// matching -m flags for this file only; reached only through avx512_ops after
+// the CPU check. Types without a kernel here use the AVX2 ones.
 #include <immintrin.h>
+
+#include <cstring>
+
+// GCC 12's AVX-512 intrinsics pass _mm512_undefined_epi32() (a self-initialised
+// variable) as the unused merge source, which trips this warning at every use.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include "blocks.h"
 
 namespace r1::kernels::detail {
-extern const isa_ops avx512_ops = {{}, nullptr, nullptr};
-extern const dot_fn avx512_bf16_dot = nullptr;
+namespace {
+
+inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
+inline __m512i concat(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_zextsi256_si512(lo), hi, 1); }
+inline __m512 concat_ps(float lo, float hi) {
+  return _mm512_insertf32x8(_mm512_zextps256_ps512(_mm256_set1_ps(lo)), _mm256_set1_ps(hi), 1);
+}
+
+inline float bf2f(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+float dot_f32(int64_t n, const void* w, const void* a) {
+  const float* x = static_cast<const float*>(w);
+  const float* y = static_cast<const float*>(a);
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), s3);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), s0);
+  if (i < n) {  // masked tail: lanes past n load as zero
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+inline __m512 load_f16x16(const uint16_t* p) { return _mm512_cvtph_ps(load256(p)); }
+
+float dot_f16(int64_t n, const void* w, const void* a) {
+  const uint16_t* x = static_cast<const uint16_t*>(w);
+  const uint16_t* y = static_cast<const uint16_t*>(a);
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_fmadd_ps(load_f16x16(x + i), load_f16x16(y + i), s0);
+    s1 = _mm512_fmadd_ps(load_f16x16(x + i + 16), load_f16x16(y + i + 16), s1);
+    s2 = _mm512_fmadd_ps(load_f16x16(x + i + 32), load_f16x16(y + i + 32), s2);
+    s3 = _mm512_fmadd_ps(load_f16x16(x + i + 48), load_f16x16(y + i + 48), s3);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load_f16x16(x + i), load_f16x16(y + i), s0);
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
+    const __m512 yv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, y + i));
+    s1 = _mm512_fmadd_ps(xv, yv, s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+inline __m512 load_bf16x16(const uint16_t* p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load256(p)), 16));
+}
+
+float dot_bf16(int64_t n, const void* w, const void* a) {
+  const uint16_t* x = static_cast<const uint16_t*>(w);
+  const uint16_t* y = static_cast<const uint16_t*>(a);
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(load_bf16x16(x + i), load_bf16x16(y + i), s0);
+    s1 = _mm512_fmadd_ps(load_bf16x16(x + i + 16), load_bf16x16(y + i + 16), s1);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load_bf16x16(x + i), load_bf16x16(y + i), s0);
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  for (; i < n; ++i) sum += bf2f(x[i]) * bf2f(y[i]);
+  return sum;
+}
+
+// AVX512_BF16: vdpbf16ps multiplies bf16 pairs and accumulates in f32.
+float dot_bf16_dp(int64_t n, const void* w, const void* a) {
+  const uint16_t* x = static_cast<const uint16_t*>(w);
+  const uint16_t* y = static_cast<const uint16_t*>(a);
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_dpbf16_ps(s0, (__m512bh)load512(x + i), (__m512bh)load512(y + i));
+    s1 = _mm512_dpbf16_ps(s1, (__m512bh)load512(x + i + 32), (__m512bh)load512(y + i + 32));
+  }
+  for (; i + 32 <= n; i += 32) s0 = _mm512_dpbf16_ps(s0, (__m512bh)load512(x + i), (__m512bh)load512(y + i));
+  float sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+  for (; i < n; ++i) sum += bf2f(x[i]) * bf2f(y[i]);
+  return sum;
+}
+
+// s8·s8 for 64 bytes with VNNI: |x| as u8 against y carrying x's sign.
+inline __m512i dot_s8s8_vnni(__m512i x, __m512i y) {
+  const __mmask64 neg = _mm512_movepi8_mask(x);
+  const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), sy);
+}
+
+inline __m256i dot_s8s8_vnni256(__m256i x, __m256i y) {
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+// Q8_0 and Q4_0 share the shape: two 32-byte blocks per 512-bit register.
+template <typename BX, typename F>
+float dot_q8_0_like(int64_t n, const BX* x, const block_q8_0* y, F weights) {
+  __m512 acc = _mm512_setzero_ps();
+  __m256 acc256 = _mm256_setzero_ps();
+  const int64_t nb = n / 32;
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    const __m512i qx = concat(weights(x[i]), weights(x[i + 1]));
+    const __m512i qy = concat(load256(y[i].qs), load256(y[i + 1].qs));
+    const __m512 p = _mm512_cvtepi32_ps(dot_s8s8_vnni(qx, qy));
+    acc = _mm512_fmadd_ps(concat_ps(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d)), p, acc);
+  }
+  for (; i < nb; ++i) {
+    const __m256 p = _mm256_cvtepi32_ps(dot_s8s8_vnni256(weights(x[i]), load256(y[i].qs)));
+    acc256 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), p, acc256);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc, _mm512_zextps256_ps512(acc256)));
+}
+
+float dot_q8_0(int64_t n, const void* w, const void* a) {
+  return dot_q8_0_like(n, static_cast<const block_q8_0*>(w), static_cast<const block_q8_0*>(a),
+                       [](const block_q8_0& b) { return load256(b.qs); });
+}
+
+float dot_q4_0(int64_t n, const void* w, const void* a) {
+  return dot_q8_0_like(n, static_cast<const block_q4_0*>(w), static_cast<const block_q8_0*>(a),
+                       [](const block_q4_0& b) {
+                         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+                         const __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
+                         return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+                       });
+}
+
+inline int k4_min_sum(const uint8_t* mn, const int16_t* bsums) {
+  int s = 0;
+  for (int j = 0; j < 8; ++j) s += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
+  return s;
+}
+
+inline __m512i scale_halves(int lo, int hi) {
+  return concat(_mm256_set1_epi16(static_cast<int16_t>(lo)), _mm256_set1_epi16(static_cast<int16_t>(hi)));
+}
+
+// Q4_K / Q5_K: each 64-value chunk is one register [low nibbles | high nibbles]
+// against 64 contiguous activations; vpdpwssd folds in the sub-block scales.
+template <bool five>
+float dot_q45_k(int64_t n, const void* w, const void* a) {
+  const auto* y = static_cast<const block_q8_k*>(a);
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  const __m512i one = _mm512_set1_epi8(1);
+  __m512 acc = _mm512_setzero_ps();
+  float acc_min = 0;
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const uint8_t* qs;
+    const uint8_t* scales;
+    uint16_t d16, dmin16;
+    __m256i qh = _mm256_setzero_si256();
+    if constexpr (five) {
+      const auto& b = static_cast<const block_q5_k*>(w)[i];
+      qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
+      qh = load256(b.qh);
+    } else {
+      const auto& b = static_cast<const block_q4_k*>(w)[i];
+      qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
+    }
+    uint8_t sc[8], mn[8];
+    unpack_scale_min_k4(scales, sc, mn);
+    acc_min -= y[i].d * h2f(dmin16) * static_cast<float>(k4_min_sum(mn, y[i].bsums));
+    __m512i sumi = _mm512_setzero_si512();
+    for (int c = 0; c < 4; ++c) {
+      const __m256i q = load256(qs + 32 * c);
+      __m512i v = concat(_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+      if constexpr (five) {
+        const __m512i bits = concat(_mm256_srli_epi16(qh, 2 * c), _mm256_srli_epi16(qh, 2 * c + 1));
+        v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(bits, one), 4));
+      }
+      const __m512i p = _mm512_maddubs_epi16(v, load512(y[i].qs + 64 * c));
+      sumi = _mm512_dpwssd_epi32(sumi, p, scale_halves(sc[2 * c], sc[2 * c + 1]));
+    }
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * h2f(d16)), _mm512_cvtepi32_ps(sumi), acc);
+  }
+  return _mm512_reduce_add_ps(acc) + acc_min;
+}
+
+float dot_q6_k(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const block_q6_k*>(w);
+  const auto* y = static_cast<const block_q8_k*>(a);
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  const __m512i m3 = _mm512_set1_epi8(0x03);
+  // Lane l of a 32 x i16 register takes scale l/8 of a group of four.
+  const __m512i idx_base = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            0, 0, 0, 0, 0, 0, 0, 0);
+  __m512 acc = _mm512_setzero_ps();
+  float acc_off = 0;
+  for (int64_t i = 0; i < n / 256; ++i) {
+    const int8_t* sc = x[i].scales;
+    int off = 0;
+    for (int k = 0; k < 16; ++k) off += sc[k] * y[i].bsums[k];
+    const float d = y[i].d * h2f(x[i].d);
+    acc_off -= 32.0f * d * static_cast<float>(off);
+    const __m512i sc16 =
+        _mm512_zextsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))));
+    __m512i sumi = _mm512_setzero_si512();
+    for (int h = 0; h < 2; ++h) {
+      const __m512i ql = load512(x[i].ql + 64 * h);
+      const __m256i qh = load256(x[i].qh + 32 * h);
+      const __m512i hb12 = concat(qh, _mm256_srli_epi16(qh, 2));
+      const __m512i hb34 = concat(_mm256_srli_epi16(qh, 4), _mm256_srli_epi16(qh, 6));
+      const __m512i q12 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(hb12, m3), 4));
+      const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                          _mm512_slli_epi16(_mm512_and_si512(hb34, m3), 4));
+      const __m512i s12 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h)), sc16);
+      const __m512i s34 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h + 4)), sc16);
+      sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q12, load512(y[i].qs + 128 * h)), s12);
+      sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q34, load512(y[i].qs + 128 * h + 64)), s34);
+    }
+    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+  }
+  return _mm512_reduce_add_ps(acc) + acc_off;
+}
+
+}  // namespace
+
+extern const isa_ops avx512_ops = {
+    {
+        dot_f32, dot_f16, dot_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,   // 0..7
+        dot_q8_0, nullptr, nullptr, nullptr, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
+        dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,   // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 22..29
+        dot_bf16, nullptr,                                                         // 30..31
+    },
+    nullptr,
+    nullptr,
+};
+extern const dot_fn avx512_bf16_dot = dot_bf16_dp;
+
 }  // namespace r1::kernels::detail
