@@ -35,7 +35,10 @@ struct transfer {
   CURL* curl;
   bool headers_delivered = false;
   bool body_too_large = false;
+  bool stalled = false;
   uint64_t upload_pos = 0;
+  curl_off_t last_dl = -1, last_ul = -1;
+  std::chrono::steady_clock::time_point last_activity = std::chrono::steady_clock::now();
 };
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
@@ -112,9 +115,25 @@ size_t on_read(char* buf, size_t size, size_t n, void* user) {
   return want;
 }
 
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+// Cancellation, and the stall detector: no byte in either direction for
+// stall_timeout_ms aborts the transfer (curl's own low-speed check averages
+// over several seconds and reacts too late to a connection that went quiet).
+int on_progress(void* user, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
   auto* t = static_cast<transfer*>(user);
-  return (t->req->cancel && t->req->cancel->load(std::memory_order_relaxed)) ? 1 : 0;
+  if (t->req->cancel && t->req->cancel->load(std::memory_order_relaxed)) return 1;
+  const auto now = std::chrono::steady_clock::now();
+  if (dlnow != t->last_dl || ulnow != t->last_ul) {
+    t->last_dl = dlnow;
+    t->last_ul = ulnow;
+    t->last_activity = now;
+    return 0;
+  }
+  if (t->req->stall_timeout_ms > 0 &&
+      now - t->last_activity > std::chrono::milliseconds(t->req->stall_timeout_ms)) {
+    t->stalled = true;
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -174,10 +193,6 @@ http_response http_perform(const http_request& req) {
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024L);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout_ms));
-  if (req.stall_timeout_ms > 0) {
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>((req.stall_timeout_ms + 999) / 1000)));
-  }
   if (!req.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
   const bool has_body = req.body_fd >= 0 || !req.body.empty() || req.method == "PUT" || req.method == "POST" ||
                         req.method == "PATCH";
@@ -201,15 +216,15 @@ http_response http_perform(const http_request& req) {
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
   const std::string what = req.method + " " + req.url + ": ";
-  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+  if (rc == CURLE_ABORTED_BY_CALLBACK && t.stalled) {
+    resp.stalled = true;
+    resp.transport = unavailable(what + "no data for " + std::to_string(req.stall_timeout_ms) + " ms (stalled)");
+  } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
     resp.transport = cancelled(what + "cancelled");
   } else if (t.body_too_large) {
     resp.transport = resource_exhausted(what + "response body larger than " + std::to_string(req.max_body) + " bytes");
   } else if (resp.sink_aborted) {
     resp.transport = io_error(what + "transfer stopped by the receiver");
-  } else if (rc == CURLE_OPERATION_TIMEDOUT) {
-    resp.stalled = true;
-    resp.transport = unavailable(what + "no data for " + std::to_string(req.stall_timeout_ms) + " ms (stalled)");
   } else {
     resp.transport = unavailable(what + curl_easy_strerror(rc));
   }
