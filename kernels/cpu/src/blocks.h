@@ -69,6 +69,18 @@ static inline void unpack_scale_min_k4(const uint8_t* q, uint8_t* sc, uint8_t* m
   }
 }
 
+// Same unpacking as 8 scale bytes and 8 min bytes in two u64 (byte j = sub-block j).
+static inline void unpack_scale_min_k4_u64(const uint8_t* q, uint64_t* sc, uint64_t* mn) {
+  uint32_t a0, a1, a2;
+  __builtin_memcpy(&a0, q, 4);
+  __builtin_memcpy(&a1, q + 4, 4);
+  __builtin_memcpy(&a2, q + 8, 4);
+  const uint32_t sc_hi = (a2 & 0x0f0f0f0fu) | (((a0 >> 6) & 0x03030303u) << 4);
+  const uint32_t mn_hi = ((a2 >> 4) & 0x0f0f0f0fu) | (((a1 >> 6) & 0x03030303u) << 4);
+  *sc = (a0 & 0x3f3f3f3fu) | (static_cast<uint64_t>(sc_hi) << 32);
+  *mn = (a1 & 0x3f3f3f3fu) | (static_cast<uint64_t>(mn_hi) << 32);
+}
+
 // The Q3_K 16 signed scales (already minus 32).
 static inline void unpack_scales_q3_k(const uint8_t* s12, int8_t* out) {
   uint32_t a[3];

@@ -188,20 +188,13 @@ float dot_q5_1(int64_t n, const void* w, const void* a) {
   return hsum(acc) + summs;
 }
 
-// Σ_j mins[j] · (bsums[2j] + bsums[2j+1]) for Q4_K/Q5_K.
-inline int k4_min_sum(const uint8_t* mn, const int16_t* bsums) {
-  int s = 0;
-  for (int j = 0; j < 8; ++j) s += mn[j] * (bsums[2 * j] + bsums[2 * j + 1]);
-  return s;
-}
-
 template <bool five>
 float dot_q45_k(int64_t n, const void* w, const void* a) {
   const auto* y = static_cast<const block_q8_k*>(a);
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   const __m256i one = _mm256_set1_epi8(1);
   __m256 acc = _mm256_setzero_ps();
-  float acc_min = 0;
+  __m256 acc_min = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
     const uint8_t* qs;
     const uint8_t* scales;
@@ -215,9 +208,12 @@ float dot_q45_k(int64_t n, const void* w, const void* a) {
       const auto& b = static_cast<const block_q4_k*>(w)[i];
       qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
     }
-    uint8_t sc[8], mn[8];
-    unpack_scale_min_k4(scales, sc, mn);
-    acc_min -= y[i].d * h2f(dmin16) * static_cast<float>(k4_min_sum(mn, y[i].bsums));
+    uint64_t sc, mn;
+    unpack_scale_min_k4_u64(scales, &sc, &mn);
+    // Σ_j min_j · (bsums[2j] + bsums[2j+1]) as eight i32 lanes.
+    const __m128i m8 = _mm_cvtsi64_si128(static_cast<long long>(mn));
+    const __m256i mins = _mm256_madd_epi16(load256(y[i].bsums), _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8)));
+    acc_min = _mm256_fmadd_ps(_mm256_set1_ps(-y[i].d * h2f(dmin16)), _mm256_cvtepi32_ps(mins), acc_min);
     __m256i sumi = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load256(qs + 32 * c);
@@ -228,14 +224,14 @@ float dot_q45_k(int64_t n, const void* w, const void* a) {
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       }
       const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(y[i].qs + 64 * c)),
-                                           _mm256_set1_epi16(sc[2 * c]));
+                                           _mm256_set1_epi16(static_cast<int16_t>((sc >> (16 * c)) & 0xff)));
       const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(y[i].qs + 64 * c + 32)),
-                                           _mm256_set1_epi16(sc[2 * c + 1]));
+                                           _mm256_set1_epi16(static_cast<int16_t>((sc >> (16 * c + 8)) & 0xff)));
       sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(d16)), _mm256_cvtepi32_ps(sumi), acc);
   }
-  return hsum(acc) + acc_min;
+  return hsum(_mm256_add_ps(acc, acc_min));
 }
 
 inline __m256i scale_pair(int8_t lo, int8_t hi) {

@@ -1,0 +1,233 @@
+// CPU kernel benchmark: memory read bandwidth (the decode roofline), matvec
+// throughput in GB/s of weight bytes per type and kernel path, and batched
+// matmul GFLOP/s. Plain timing loops; prints a Markdown table.
+//
+//   kernels_bench [--size-mb N] [--threads N] [--quick]
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "r1/kernels/cpu.h"
+
+namespace {
+using namespace r1;
+using namespace r1::kernels;
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+struct rng64 {
+  uint64_t s = 0x9e3779b97f4a7c15ull;
+  uint64_t next() {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    return s;
+  }
+};
+
+// Offsets of the fp16 scale fields inside one block, so random bytes decode to
+// finite, moderate values.
+std::vector<int> scale_offsets(tensor_type t) {
+  switch (t) {
+    case tensor_type::q4_0: case tensor_type::q5_0: case tensor_type::q8_0: return {0};
+    case tensor_type::q4_1: case tensor_type::q5_1: case tensor_type::q4_k: case tensor_type::q5_k: return {0, 2};
+    case tensor_type::q2_k: return {80, 82};
+    case tensor_type::q3_k: return {108};
+    case tensor_type::q6_k: return {208};
+    default: return {};
+  }
+}
+
+void fill_weights(tensor_type t, uint8_t* p, size_t bytes, thread_pool& pool) {
+  const auto& info = type_info(t);
+  const size_t nb = bytes / info.block_bytes;
+  const uint16_t small_half = fp32_to_fp16(0.01f);
+  const auto offsets = scale_offsets(t);
+  const int parts = pool.size() * 4;
+  pool.run(parts, [&](int part, int) {
+    rng64 r{0x1234567ull + static_cast<uint64_t>(part) * 7919};
+    const size_t b0 = nb * static_cast<size_t>(part) / parts, b1 = nb * static_cast<size_t>(part + 1) / parts;
+    uint8_t* q = p + b0 * info.block_bytes;
+    if (t == tensor_type::f32) {
+      auto* f = reinterpret_cast<float*>(q);
+      for (size_t i = 0; i < b1 - b0; ++i) f[i] = static_cast<float>(static_cast<int>(r.next() % 2001) - 1000) * 1e-3f;
+      return;
+    }
+    if (t == tensor_type::f16 || t == tensor_type::bf16) {
+      auto* h = reinterpret_cast<uint16_t*>(q);
+      for (size_t i = 0; i < b1 - b0; ++i) {
+        const float v = static_cast<float>(static_cast<int>(r.next() % 2001) - 1000) * 1e-3f;
+        h[i] = t == tensor_type::f16 ? fp32_to_fp16(v) : fp32_to_bf16(v);
+      }
+      return;
+    }
+    const size_t n = (b1 - b0) * info.block_bytes;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const uint64_t v = r.next();
+      std::memcpy(q + i, &v, 8);
+    }
+    for (; i < n; ++i) q[i] = static_cast<uint8_t>(r.next());
+    for (size_t b = 0; b < b1 - b0; ++b)
+      for (int off : offsets) std::memcpy(q + b * info.block_bytes + off, &small_half, 2);
+  });
+}
+
+__attribute__((target("avx2"))) uint64_t read_slice_avx2(const uint8_t* p, size_t n) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i + 128 <= n; i += 128) {
+    a0 = _mm256_add_epi64(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+    a1 = _mm256_add_epi64(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    a2 = _mm256_add_epi64(a2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    a3 = _mm256_add_epi64(a3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+  return static_cast<uint64_t>(_mm256_extract_epi64(s, 0) ^ _mm256_extract_epi64(s, 3));
+}
+
+uint64_t read_slice(const uint8_t* p, size_t n) {
+  if (detect_cpu_features().avx2) return read_slice_avx2(p, n);
+  uint64_t s = 0;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, p + i, 8);
+    s += v;
+  }
+  return s;
+}
+
+double bandwidth_gbs(const uint8_t* p, size_t bytes, thread_pool& pool) {
+  volatile uint64_t sink = 0;
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const int parts = pool.size();
+    const auto t0 = clock_type::now();
+    pool.run(parts, [&](int part, int) {
+      const size_t a = bytes * static_cast<size_t>(part) / parts / 128 * 128;
+      const size_t b = bytes * static_cast<size_t>(part + 1) / parts / 128 * 128;
+      sink = sink + read_slice(p + a, b - a);
+    });
+    best = std::max(best, static_cast<double>(bytes) / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+// Median-free but robust enough: best of several timed repetitions.
+template <typename F>
+double best_seconds(F&& f, double min_total = 0.4, int min_reps = 3) {
+  double best = 1e30, total = 0;
+  for (int rep = 0; rep < min_reps || total < min_total; ++rep) {
+    const auto t0 = clock_type::now();
+    f();
+    const double s = seconds_since(t0);
+    best = std::min(best, s);
+    total += s;
+    if (rep > 50) break;
+  }
+  return best;
+}
+
+struct options {
+  size_t size_mb = 1024;
+  int threads = 0;
+  bool quick = false;
+};
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--size-mb" && i + 1 < argc) o.size_mb = std::strtoul(argv[++i], nullptr, 10);
+    else if (a == "--threads" && i + 1 < argc) o.threads = std::atoi(argv[++i]);
+    else if (a == "--quick") o.quick = true;
+    else {
+      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick]\n");
+      std::exit(2);
+    }
+  }
+  if (o.quick) o.size_mb = std::min<size_t>(o.size_mb, 64);
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options opt = parse(argc, argv);
+  const auto& f = detect_cpu_features();
+  const int n_threads = opt.threads > 0 ? opt.threads : f.physical_cores;
+  std::printf("# CPU kernels benchmark\n\ncpus: %d logical, %d physical; avx2 %d, avx512f %d, avx512vnni %d, "
+              "avx512bf16 %d; threads %d; weight buffer %zu MiB\n\n",
+              f.logical_cpus, f.physical_cores, f.avx2, f.avx512f, f.avx512vnni, f.avx512bf16, n_threads,
+              opt.size_mb);
+  thread_pool pool(n_threads), single(1);
+  const size_t bytes = opt.size_mb << 20;
+  std::vector<uint8_t> buf(bytes + 64);
+  uint8_t* base = buf.data();
+  fill_weights(tensor_type::q8_0, base, bytes, pool);
+
+  std::printf("## Memory read bandwidth\n\n| threads | GB/s |\n|---|---|\n");
+  std::printf("| 1 | %.1f |\n", bandwidth_gbs(base, bytes, single));
+  if (n_threads > 1) std::printf("| %d | %.1f |\n", n_threads, bandwidth_gbs(base, bytes, pool));
+
+  std::printf("\n## Matvec (decode): GB/s of weight bytes, %zu MiB matrix, cols 4096\n\n", opt.size_mb);
+  std::printf("| type | path | 1 thread | %d threads |\n|---|---|---|---|\n", n_threads);
+  const tensor_type types[] = {tensor_type::f32,  tensor_type::f16,  tensor_type::bf16, tensor_type::q8_0,
+                               tensor_type::q4_0, tensor_type::q4_1, tensor_type::q5_0, tensor_type::q5_1,
+                               tensor_type::q2_k, tensor_type::q3_k, tensor_type::q4_k, tensor_type::q5_k,
+                               tensor_type::q6_k};
+  const int64_t cols = 4096;
+  std::vector<float> x(static_cast<size_t>(cols) * 512);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 2001) * 1e-3f - 1.0f;
+  scratch s;
+  for (tensor_type t : types) {
+    const size_t row = row_size(t, cols);
+    const int64_t rows = static_cast<int64_t>(bytes / row);
+    fill_weights(t, base, static_cast<size_t>(rows) * row, pool);
+    const matrix_view w{t, rows, cols, base, 0};
+    std::vector<float> y(static_cast<size_t>(rows));
+    for (kernel_path p : {kernel_path::scalar, kernel_path::avx2, kernel_path::avx512}) {
+      if (!kernel_path_supported(p)) continue;
+      if (set_kernel_path(kernel_path_name(p)).ok() == false) continue;
+      const double wb = static_cast<double>(rows) * static_cast<double>(row);
+      const double t1 = best_seconds([&] { matmul(w, x.data(), 1, cols, y.data(), rows, single, s); }, 0.2, 2);
+      const double tn = best_seconds([&] { matmul(w, x.data(), 1, cols, y.data(), rows, pool, s); }, 0.2, 2);
+      std::printf("| %s | %s | %.1f | %.1f |\n", std::string(type_info(t).name).c_str(), kernel_path_name(p),
+                  wb / t1 / 1e9, wb / tn / 1e9);
+      std::fflush(stdout);
+    }
+  }
+
+  std::printf("\n## Batched matmul (prompt): GFLOP/s, 4096 x 4096 weights, %d threads\n\n", n_threads);
+  std::printf("| type | path | 16 cols | 128 cols |\n|---|---|---|---|\n");
+  for (tensor_type t : {tensor_type::f16, tensor_type::q8_0, tensor_type::q4_0, tensor_type::q4_k, tensor_type::q5_k,
+                        tensor_type::q6_k}) {
+    const int64_t rows = 4096;
+    fill_weights(t, base, static_cast<size_t>(rows) * row_size(t, cols), pool);
+    const matrix_view w{t, rows, cols, base, 0};
+    std::vector<float> y(static_cast<size_t>(rows) * 128);
+    for (kernel_path p : {kernel_path::scalar, kernel_path::avx2, kernel_path::avx512}) {
+      if (!kernel_path_supported(p) || !set_kernel_path(kernel_path_name(p)).ok()) continue;
+      double g[2];
+      const int64_t ncs[2] = {16, opt.quick ? 32 : 128};
+      for (int k = 0; k < 2; ++k) {
+        const int64_t nc = p == kernel_path::scalar ? 16 : ncs[k];
+        const double sec = best_seconds([&] { matmul(w, x.data(), nc, cols, y.data(), rows, pool, s); }, 0.3, 2);
+        g[k] = 2.0 * rows * cols * nc / sec / 1e9;
+      }
+      std::printf("| %s | %s | %.1f | %.1f%s |\n", std::string(type_info(t).name).c_str(), kernel_path_name(p), g[0],
+                  g[1], p == kernel_path::scalar ? " (16)" : "");
+      std::fflush(stdout);
+    }
+  }
+  (void)set_kernel_path("auto");
+  return 0;
+}
