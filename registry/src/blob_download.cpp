@@ -413,6 +413,7 @@ status downloader::hash_and_wait(const std::function<void(uint64_t)>& on_progres
 status downloader::run(const std::function<void(uint64_t)>& on_progress) {
   if (store_.has(target_.blob.digest)) return {};
   R1_RETURN_IF_ERROR(open_partial());
+  if (on_progress) on_progress(completed_bytes());  // where a resumed download starts
   uint64_t todo = 0;
   for (const auto& p : parts_) todo += p->remaining();
   const uint64_t per = std::max<uint64_t>(1, o_.min_part_bytes);

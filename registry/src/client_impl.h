@@ -24,7 +24,7 @@ struct shared_download {
   status result;
   int waiters = 0;
   std::atomic<bool> cancel{false};
-  std::atomic<uint64_t> completed{0};
+  std::atomic<uint64_t> completed{UINT64_MAX};  // unknown until the download has opened its files
 };
 
 struct registry_client::impl {

@@ -111,7 +111,7 @@ status registry_client::impl::fetch_blob(const detail::download_target& target, 
     }
     job->cv.wait_for(jl, std::chrono::milliseconds(100));
     uint64_t now = job->completed.load();
-    if (now != last) {
+    if (now != last && now != UINT64_MAX) {
       last = now;
       jl.unlock();
       report(progress, label, d.digest, d.size, now);
