@@ -8,7 +8,7 @@
 #include "r1/gguf/file.h"
 #include "r1/gguf/model_params.h"
 #include "r1/mkmodel/tokenizer_data.h"
-#include "weight_fill.h"
+#include "r1/mkmodel/weight_fill.h"
 
 #if R1_MKMODEL_HAVE_KERNELS
 #include "r1/kernels/quant_mix.h"
@@ -216,12 +216,18 @@ status check_spec(const model_spec& s) {
 
 bool type_supported(std::string_view type) { return parse_type(std::string(type)).ok(); }
 
-result<gguf::writer> build_model(const model_spec& spec) {
+result<gguf::writer> build_metadata(const model_spec& spec) {
   R1_RETURN_IF_ERROR(check_spec(spec));
   R1_ASSIGN_OR_RETURN(type_choice tc, parse_type(spec.type));
   R1_ASSIGN_OR_RETURN(tokenizer_data tok, make_tokenizer(spec));
   gguf::writer w;
   R1_RETURN_IF_ERROR(write_metadata(spec, tok, tc, w));
+  return w;
+}
+
+result<gguf::writer> build_model(const model_spec& spec) {
+  R1_ASSIGN_OR_RETURN(type_choice tc, parse_type(spec.type));
+  R1_ASSIGN_OR_RETURN(gguf::writer w, build_metadata(spec));
   // Resolve the metadata with the reader so the tensor table is the one the loader will check.
   R1_ASSIGN_OR_RETURN(std::string head, w.to_bytes());
   R1_ASSIGN_OR_RETURN(gguf::file meta, gguf::file::open_memory(

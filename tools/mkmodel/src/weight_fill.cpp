@@ -1,4 +1,4 @@
-#include "weight_fill.h"
+#include "r1/mkmodel/weight_fill.h"
 
 #include <cmath>
 #include <cstring>

@@ -24,6 +24,10 @@ namespace r1::mkmodel {
 // Whether `type` (e.g. "Q4_K_M") can be written by this build.
 bool type_supported(std::string_view type);
 
+// The metadata only (architecture keys, tokenizer, file type), no tensors:
+// cheap even for the largest presets, for parameter and size estimates.
+result<gguf::writer> build_metadata(const model_spec& spec);
+
 // Fills a writer with the whole model (tensor data is produced at write time).
 result<gguf::writer> build_model(const model_spec& spec);
 
