@@ -1,0 +1,78 @@
+// engine::context: the KV cache, thread pool and activation buffers for running one model.
+//
+//   R1_ASSIGN_OR_RETURN(auto ctx, engine::context::create(*m, {.n_ctx = 4096}));
+//   std::vector<float> logits;
+//   R1_RETURN_IF_ERROR(ctx->decode(0, tokens, 0, logits_mode::last, logits));
+//
+// decode() appends tokens to a sequence (slot) at a position no greater than what that slot
+// already holds: positions >= pos are overwritten, so truncating and re-evaluating is how a
+// prompt that shares only a prefix with the cache is handled. Batches larger than n_batch are
+// split internally (the logits are identical: each row of a matmul is computed alone).
+//
+// Ownership: borrows the model (which must outlive the context); owns the KV cache, the pool
+// and the buffers. Thread safety: none; one thread (the inference thread) drives a context.
+// Errors: invalid_argument for a token id out of range, a bad slot or a position beyond what
+// the slot holds; resource_exhausted when tokens would not fit in the slot's context.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "r1/base/status.h"
+#include "r1/base/tensor_type.h"
+#include "r1/engine/kv_cache.h"
+#include "r1/engine/model.h"
+#include "r1/kernels/thread_pool.h"
+
+namespace r1::engine {
+
+struct context_params {
+  int32_t n_ctx = 4096;                    // positions per slot (0: the model's trained length)
+  int n_seq = 1;                           // slots (--parallel)
+  tensor_type kv_type = tensor_type::f16;  // f16, f32 or q8_0
+  int n_threads = 0;                       // 0: physical cores
+  int32_t n_batch = 512;                   // tokens per forward pass
+};
+
+enum class logits_mode {
+  none,  // only fill the cache (hidden() ignores this)
+  last,  // logits of the last token: one row of n_vocab
+  all,   // logits of every token: n rows of n_vocab (teacher forcing, prompt logprobs)
+};
+
+class context {
+ public:
+  static result<std::unique_ptr<context>> create(const model& m, const context_params& p);
+  ~context();
+
+  // Evaluates tokens for `seq` at positions pos .. pos+n-1; the slot's cached tokens become
+  // its first pos tokens followed by `tokens`. Logits go to `logits` per `mode`.
+  status decode(int seq, std::span<const int32_t> tokens, int32_t pos, logits_mode mode, std::vector<float>& logits);
+
+  // Same evaluation, returning the final normalised hidden states (n rows of n_embd).
+  status hidden(int seq, std::span<const int32_t> tokens, int32_t pos, std::vector<float>& out);
+
+  const model& m() const { return m_; }
+  kv_cache& kv() { return *kv_; }
+  const kv_cache& kv() const { return *kv_; }
+  const context_params& params() const { return p_; }
+  int n_threads() const;
+  uint64_t scratch_bytes() const;
+
+ private:
+  context(const model& m, const context_params& p);
+  status run(int seq, std::span<const int32_t> tokens, int32_t pos, logits_mode mode, std::vector<float>* logits,
+             std::vector<float>* hidden);
+  void run_batch(std::span<const int32_t> tokens, int32_t pos, int seq);
+
+  const model& m_;
+  context_params p_;
+  std::unique_ptr<kv_cache> kv_;
+  std::unique_ptr<kernels::thread_pool> pool_;
+  struct state;
+  std::unique_ptr<state> st_;
+};
+
+}  // namespace r1::engine

@@ -1,0 +1,90 @@
+// engine::model: a loaded GGUF model ready for the forward pass.
+//
+//   R1_ASSIGN_OR_RETURN(auto m, engine::model::load({"/path/blob"}));
+//   m->hparams().n_embd; m->tok().encode("hi");
+//
+// load() maps the file(s) (several for a sharded model: give every shard, or only the first
+// and let the loader find the others), resolves the hyperparameters, checks every tensor the
+// architecture needs (name, type, shape) and builds the tokenizer from the file's metadata.
+// Weights stay in the mapping; only small 1-D tensors (norms, biases, rope factors) are
+// converted to F32 copies.
+//
+// Architectures: qwen2, llama, qwen3 (one file each under src/models/, registered in one table).
+// deepseek2 is recognised and refused with unimplemented-architecture errors until its file lands.
+//
+// Ownership: the model owns the mappings, the tokenizer and the weight table; it is immutable
+// after load and may be shared read-only by any number of threads.
+// Errors: not_found / io_error for files, corrupt for malformed files or tensors,
+// invalid_argument for an unsupported architecture or tokenizer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "r1/base/status.h"
+#include "r1/base/tensor_type.h"
+#include "r1/engine/tokenizer.h"
+#include "r1/kernels/ops.h"
+
+namespace r1::engine {
+
+// The numbers the forward pass needs, resolved as llama.cpp resolves them.
+struct model_hparams {
+  std::string architecture;
+  uint32_t n_vocab = 0;
+  uint32_t n_ctx_train = 0;
+  uint32_t n_embd = 0;
+  uint32_t n_layer = 0;
+  uint32_t n_head = 0;
+  uint32_t n_head_kv = 0;
+  uint32_t head_dim_k = 0;
+  uint32_t head_dim_v = 0;
+  uint32_t n_ff = 0;
+  float rms_eps = 1e-6f;
+  float kq_scale = 0;                 // 1/sqrt(head_dim_k) unless the file says otherwise
+  kernels::rope_params rope;          // freq_factors is filled by the model (rope_freqs)
+  std::string rope_scaling = "none";  // none, linear, yarn
+};
+
+struct model_info {
+  std::string name;          // general.name
+  std::string file_type;     // "Q4_K_M", derived from general.file_type
+  uint64_t parameter_count = 0;
+  uint64_t weights_bytes = 0;
+  bool has_chat_template = false;
+};
+
+struct weights;  // private: the bound tensor table (src/weights.h)
+struct architecture;
+
+class model {
+ public:
+  // progress(fraction) is called while loading (0..1); may be empty.
+  static result<std::unique_ptr<model>> load(const std::vector<std::string>& paths,
+                                             const std::function<void(double)>& progress = {});
+  ~model();
+  model(const model&) = delete;
+  model& operator=(const model&) = delete;
+
+  const model_hparams& hparams() const { return hp_; }
+  const model_info& info() const { return info_; }
+  const tokenizer& tok() const { return *tok_; }
+  const engine::weights& w() const { return *w_; }
+  const engine::architecture& arch() const { return *arch_; }
+
+  struct files;  // opaque: the open GGUF file(s)
+
+ private:
+  model();
+  std::unique_ptr<files> files_;
+  model_hparams hp_;
+  model_info info_;
+  std::unique_ptr<tokenizer> tok_;
+  std::unique_ptr<engine::weights> w_;
+  const engine::architecture* arch_ = nullptr;
+};
+
+}  // namespace r1::engine

@@ -1,0 +1,77 @@
+#include "blocks.h"
+
+#include "r1/base/assert.h"
+#include "r1/kernels/attention.h"
+#include "r1/kernels/matmul.h"
+#include "r1/kernels/ops.h"
+
+namespace r1::engine {
+
+void norm_rows(const float* x, const vec& w, float* y, int32_t n, int64_t width, float eps) {
+  for (int32_t r = 0; r < n; ++r) {
+    kernels::rms_norm(x + r * width, w.empty() ? nullptr : w.data(), y + r * width, width, eps);
+  }
+}
+
+void linear(forward_state& fs, const matrix& w, const float* x, int32_t n, float* y, const vec* bias) {
+  kernels::matmul(w.view, x, n, w.view.cols, y, w.view.rows, *fs.pool, *fs.scratch);
+  if (bias != nullptr && !bias->empty()) {
+    R1_ASSERT(static_cast<int64_t>(bias->size()) == w.view.rows);
+    for (int32_t r = 0; r < n; ++r) kernels::add(y + r * w.view.rows, bias->data(), y + r * w.view.rows, w.view.rows);
+  }
+}
+
+void norm_heads(float* x, const vec& w, int32_t n, int64_t n_heads, int64_t head_dim, float eps) {
+  for (int64_t i = 0; i < int64_t{n} * n_heads; ++i) {
+    kernels::rms_norm(x + i * head_dim, w.data(), x + i * head_dim, head_dim, eps);
+  }
+}
+
+void rope_qk(const model& m, forward_state& fs) {
+  const model_hparams& hp = m.hparams();
+  const int64_t hd = hp.head_dim_k;
+  kernels::rope(fs.q.data(), fs.n, hp.n_head, hd, hp.n_head * hd, fs.pos.data(), hp.rope);
+  kernels::rope(fs.k.data(), fs.n, hp.n_head_kv, hd, hp.n_head_kv * hd, fs.pos.data(), hp.rope);
+}
+
+void attend(const model& m, forward_state& fs, int il) {
+  const model_hparams& hp = m.hparams();
+  const int64_t kw = int64_t{hp.n_head_kv} * hp.head_dim_k;
+  const int64_t vw = int64_t{hp.n_head_kv} * hp.head_dim_v;
+  fs.kv->store(il, fs.seq, fs.pos0, fs.n, fs.k.data(), kw, fs.v.data(), vw);
+  kernels::attention_args a;
+  a.q = fs.q.data();
+  a.q_stride = int64_t{hp.n_head} * hp.head_dim_k;
+  a.out = fs.att.data();
+  a.out_stride = int64_t{hp.n_head} * hp.head_dim_v;
+  a.n_q = fs.n;
+  a.n_head = static_cast<int>(hp.n_head);
+  a.n_head_kv = static_cast<int>(hp.n_head_kv);
+  a.head_dim_k = static_cast<int>(hp.head_dim_k);
+  a.head_dim_v = static_cast<int>(hp.head_dim_v);
+  a.n_kv = fs.pos0 + fs.n;
+  a.q_pos0 = fs.pos0;
+  a.causal = true;
+  a.scale = hp.kq_scale;
+  a.k = fs.kv->k_view(il, fs.seq);
+  a.v = fs.kv->v_view(il, fs.seq);
+  kernels::attention(a, *fs.pool);
+}
+
+void attn_output(forward_state& fs, const layer_weights& l) {
+  linear(fs, l.wo, fs.att.data(), fs.n, fs.tmp.data());
+  const int64_t width = l.wo.view.rows;
+  kernels::add(fs.x.data(), fs.tmp.data(), fs.x.data(), width * fs.n);
+}
+
+void ffn_swiglu(const model& m, forward_state& fs, const layer_weights& l) {
+  const model_hparams& hp = m.hparams();
+  norm_rows(fs.x.data(), l.ffn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);
+  linear(fs, l.ffn_gate, fs.xn.data(), fs.n, fs.gate.data());
+  linear(fs, l.ffn_up, fs.xn.data(), fs.n, fs.up.data());
+  kernels::swiglu(fs.gate.data(), fs.up.data(), fs.gate.data(), int64_t{hp.n_ff} * fs.n);
+  linear(fs, l.ffn_down, fs.gate.data(), fs.n, fs.tmp.data());
+  kernels::add(fs.x.data(), fs.tmp.data(), fs.x.data(), int64_t{hp.n_embd} * fs.n);
+}
+
+}  // namespace r1::engine

@@ -1,0 +1,36 @@
+// Working set of one forward pass (private): the batch being evaluated and the activation
+// buffers, sized for the context's n_batch. Owned by engine::context and reused across calls.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "r1/engine/kv_cache.h"
+#include "r1/kernels/scratch.h"
+#include "r1/kernels/thread_pool.h"
+
+namespace r1::engine {
+
+struct forward_state {
+  kv_cache* kv = nullptr;
+  kernels::thread_pool* pool = nullptr;
+  kernels::scratch* scratch = nullptr;
+
+  int seq = 0;
+  int32_t pos0 = 0;  // position of the first token of the batch
+  int32_t n = 0;     // tokens in the batch
+  std::vector<int32_t> pos;
+
+  // Row-major [n][width] buffers.
+  std::vector<float> x;     // residual stream, n_embd
+  std::vector<float> xn;    // normalised input of a block, n_embd
+  std::vector<float> q;     // n_head * head_dim_k
+  std::vector<float> k;     // n_head_kv * head_dim_k
+  std::vector<float> v;     // n_head_kv * head_dim_v
+  std::vector<float> att;   // n_head * head_dim_v
+  std::vector<float> gate;  // n_ff
+  std::vector<float> up;    // n_ff
+  std::vector<float> tmp;   // n_embd
+};
+
+}  // namespace r1::engine
