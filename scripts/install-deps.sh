@@ -12,6 +12,7 @@ BUILD_PKGS=(
   libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libcpp-httplib-dev
   libarchive-dev libzstd-dev libpcre2-dev libcli11-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libedit-dev                     # line editing and history for the r1 REPL (BSD licence)
 )
 TEST_PKGS=(
   clang libclang-rt-14-dev        # libFuzzer and sanitizers

@@ -11,6 +11,7 @@
 #include "r1/api/options.h"
 #include "r1/base/log.h"
 #include "r1/base/raii.h"
+#include "r1/registry/bundle.h"
 #include "r1/registry/digest.h"
 
 namespace r1::daemon {
@@ -262,6 +263,34 @@ void add_transfer_routes(httplib::Server& srv, daemon_context& ctx) {
     res.status = ctx.store->blobs().has(digest) ? 200 : 404;
   };
   srv.Get(R"(/api/blobs/(.+))", head_blob);  // httplib answers HEAD through the GET handler
+  // Bundles for machines without network. Paths are on the daemon's machine, absolute.
+  post_json(srv, "/api/export", ctx, false, [&ctx](const httplib::Request&, httplib::Response& res, const json& b) {
+    if (!b.contains("models") || !b["models"].is_array() || b["models"].empty() || !b.contains("path") ||
+        !b["path"].is_string() || b["path"].get<std::string>().rfind('/', 0) != 0)
+      return reply_error(res, invalid_argument("export request needs 'models' (names) and an absolute 'path'"));
+    std::vector<registry::model_name> names;
+    for (const auto& m : b["models"]) {
+      if (!m.is_string()) return reply_error(res, invalid_argument("export request: 'models' must be names"));
+      auto n = registry::model_name::parse(m.get<std::string>());
+      if (!n.ok()) return reply_error(res, n.error());
+      if (!ctx.store->has_model(*n)) return reply_error(res, not_found("model '" + m.get<std::string>() + "' not found"));
+      names.push_back(*n);
+    }
+    registry::export_options eo;
+    if (b["path"].get<std::string>().ends_with(".zst")) eo.compression = registry::bundle_compression::zstd;
+    status st = registry::export_models(*ctx.store, names, b["path"].get<std::string>(), eo);
+    if (!st.ok()) return reply_error(res, st);
+    reply_json(res, json{{"status", "success"}});
+  });
+  post_json(srv, "/api/import", ctx, false, [&ctx](const httplib::Request&, httplib::Response& res, const json& b) {
+    if (!b.contains("path") || !b["path"].is_string() || b["path"].get<std::string>().rfind('/', 0) != 0)
+      return reply_error(res, invalid_argument("import request needs an absolute 'path'"));
+    auto names = registry::import_models(*ctx.store, b["path"].get<std::string>());
+    if (!names.ok()) return reply_error(res, names.error());
+    json out = json::array();
+    for (const auto& n : *names) out.push_back(n.display());
+    reply_json(res, json{{"status", "success"}, {"models", out}});
+  });
 }
 
 }  // namespace r1::daemon

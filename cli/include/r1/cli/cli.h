@@ -1,0 +1,30 @@
+// The r1 command line: an HTTP client of r1d (plus `serve`, which runs r1d in
+// the foreground by exec'ing the r1d binary installed next to r1).
+//
+//   r1 serve | pull | push | run | list (ls) | ps | show | rm | cp | stop |
+//      create -f Modelfile | export | import
+//
+// run_cli() parses arguments, talks to the daemon at R1_HOST (default
+// 127.0.0.1:11434, with R1_API_KEY as the bearer key), prints to the given
+// streams and returns the process exit code: 0 on success, 1 on a failure the
+// daemon or the system reported, 2 on a usage error.
+#pragma once
+
+#include <cstdio>
+#include <string>
+
+namespace r1::cli {
+
+struct cli_env {
+  std::string host;         // R1_HOST
+  std::string api_key;      // R1_API_KEY
+  std::string home;         // for the REPL history file
+  std::string exe_dir;      // where r1 lives (r1d is expected next to it)
+  bool stdin_tty = false;
+  bool stdout_tty = false;
+  bool no_history = false;  // R1_NOHISTORY
+};
+
+int run_cli(int argc, char** argv, const cli_env& env);
+
+}  // namespace r1::cli

@@ -1,0 +1,52 @@
+// The CLI's commands. Each returns an r1::status; cli_app.cpp prints failures
+// and turns them into exit codes.
+#pragma once
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "r1/api/client.h"
+#include "r1/base/status.h"
+#include "r1/cli/cli.h"
+
+namespace r1::cli {
+
+struct session {
+  cli_env env;
+  api::client* client = nullptr;
+  FILE* out = stdout;
+  FILE* err = stderr;
+};
+
+status cmd_list(session& s, const std::string& filter);
+status cmd_ps(session& s);
+status cmd_show(session& s, const std::string& model, const std::string& part, bool verbose);
+status cmd_rm(session& s, const std::vector<std::string>& models);
+status cmd_cp(session& s, const std::string& src, const std::string& dst);
+status cmd_stop(session& s, const std::string& model);
+status cmd_pull(session& s, const std::string& model, bool insecure);
+status cmd_push(session& s, const std::string& model, bool insecure);
+status cmd_create(session& s, const std::string& model, const std::string& modelfile_path, const std::string& quantize);
+status cmd_export(session& s, const std::vector<std::string>& models, const std::string& path);
+status cmd_import(session& s, const std::string& path);
+
+struct run_options {
+  std::string model;
+  std::string prompt;             // empty: interactive (or stdin)
+  std::optional<std::string> think;  // "true", "false", "low", "medium", "high"
+  bool hide_thinking = false;
+  bool verbose = false;
+  std::string keep_alive;
+  std::string format;
+  bool insecure = false;
+};
+status cmd_run(session& s, const run_options& o);
+
+// Streams a chat turn, printing thinking (dimmed on a terminal) and the answer.
+// `messages` gets the assistant reply appended. Ctrl-C cancels the turn.
+status chat_turn(session& s, const run_options& o, nlohmann::json& messages, const nlohmann::json& options,
+                 bool interactive);
+
+}  // namespace r1::cli
