@@ -2,7 +2,7 @@
 // throughput in GB/s of weight bytes per type and kernel path, and batched
 // matmul GFLOP/s. Plain timing loops; prints a Markdown table.
 //
-//   kernels_bench [--size-mb N] [--threads N] [--quick]
+//   kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar]
 #include <immintrin.h>
 
 #include <algorithm>
@@ -140,6 +140,7 @@ struct options {
   size_t size_mb = 1024;
   int threads = 0;
   bool quick = false;
+  bool skip_scalar = false;
 };
 
 options parse(int argc, char** argv) {
@@ -149,8 +150,9 @@ options parse(int argc, char** argv) {
     if (a == "--size-mb" && i + 1 < argc) o.size_mb = std::strtoul(argv[++i], nullptr, 10);
     else if (a == "--threads" && i + 1 < argc) o.threads = std::atoi(argv[++i]);
     else if (a == "--quick") o.quick = true;
+    else if (a == "--skip-scalar") o.skip_scalar = true;
     else {
-      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick]\n");
+      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar]\n");
       std::exit(2);
     }
   }
@@ -195,8 +197,8 @@ int main(int argc, char** argv) {
     const matrix_view w{t, rows, cols, base, 0};
     std::vector<float> y(static_cast<size_t>(rows));
     for (kernel_path p : {kernel_path::scalar, kernel_path::avx2, kernel_path::avx512}) {
-      if (!kernel_path_supported(p)) continue;
-      if (set_kernel_path(kernel_path_name(p)).ok() == false) continue;
+      if (!kernel_path_supported(p) || (opt.skip_scalar && p == kernel_path::scalar)) continue;
+      if (!set_kernel_path(kernel_path_name(p)).ok()) continue;
       const double wb = static_cast<double>(rows) * static_cast<double>(row);
       const double t1 = best_seconds([&] { matmul(w, x.data(), 1, cols, y.data(), rows, single, s); }, 0.2, 2);
       const double tn = best_seconds([&] { matmul(w, x.data(), 1, cols, y.data(), rows, pool, s); }, 0.2, 2);
@@ -211,8 +213,9 @@ int main(int argc, char** argv) {
   for (tensor_type t : {tensor_type::f16, tensor_type::q8_0, tensor_type::q4_0, tensor_type::q4_k, tensor_type::q5_k,
                         tensor_type::q6_k}) {
     const int64_t rows = 4096;
-    fill_weights(t, base, static_cast<size_t>(rows) * row_size(t, cols), pool);
-    const matrix_view w{t, rows, cols, base, 0};
+    std::vector<uint8_t> wbuf(static_cast<size_t>(rows) * row_size(t, cols));
+    fill_weights(t, wbuf.data(), wbuf.size(), pool);
+    const matrix_view w{t, rows, cols, wbuf.data(), 0};
     std::vector<float> y(static_cast<size_t>(rows) * 128);
     for (kernel_path p : {kernel_path::scalar, kernel_path::avx2, kernel_path::avx512}) {
       if (!kernel_path_supported(p) || !set_kernel_path(kernel_path_name(p)).ok()) continue;

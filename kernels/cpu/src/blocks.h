@@ -3,6 +3,7 @@
 // which must not pull in inline library code compiled with wider instructions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace r1::kernels::detail {
@@ -33,12 +34,16 @@ using dot_fn = float (*)(int64_t n, const void* w, const void* a);
 // Table indexed by the tensor_type id; nullptr where the path has no kernel.
 constexpr int n_dot_slots = 32;
 
+// Four activation columns at once (column k at a + k·a_stride bytes): out[k] is
+// bit-identical to the same table's dot_fn on column k, so matmul may mix both.
+using dot4_fn = void (*)(int64_t n, const void* w, const void* a, size_t a_stride, float* out);
 using f16_to_f32_fn = void (*)(const uint16_t* src, float* dst, int64_t n);
 using f32_to_f16_fn = void (*)(const float* src, uint16_t* dst, int64_t n);
 
 // What one kernel path (ISA) provides; nullptr entries fall back to scalar.
 struct isa_ops {
   dot_fn dots[n_dot_slots];
+  dot4_fn dots4[n_dot_slots];
   f16_to_f32_fn f16_to_f32;
   f32_to_f16_fn f32_to_f16;
 };
@@ -51,8 +56,10 @@ extern const isa_ops avx512_ops;
 // BF16 dot with AVX512_BF16 (vdpbf16ps), used on the avx512 path when present.
 extern const dot_fn avx512_bf16_dot;
 
-// The active path's dot kernel for weight type w (resolved once per matmul).
+// The active path's dot kernels for weight type w (resolved once per matmul);
+// active_dot4 may be nullptr.
 dot_fn active_dot(int weight_type_id);
+dot4_fn active_dot4(int weight_type_id);
 
 // Helpers below are static so that each ISA file keeps its own copy (an inline
 // function compiled with AVX2 must never be picked for baseline callers).

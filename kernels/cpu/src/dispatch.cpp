@@ -11,6 +11,7 @@ using namespace detail;
 
 struct resolved_ops {
   std::array<dot_fn, n_dot_slots> dots{};
+  std::array<dot4_fn, n_dot_slots> dots4{};
   f16_to_f32_fn f16_to_f32 = nullptr;
   f32_to_f16_fn f32_to_f16 = nullptr;
 };
@@ -23,13 +24,19 @@ resolved_ops resolve(kernel_path p) {
   if (p == kernel_path::avx512) chain[n++] = &avx512_ops;
   resolved_ops r;
   for (int k = 0; k < n; ++k) {
-    for (int i = 0; i < n_dot_slots; ++i)
-      if (chain[k]->dots[i]) r.dots[static_cast<size_t>(i)] = chain[k]->dots[i];
+    for (int i = 0; i < n_dot_slots; ++i) {
+      if (!chain[k]->dots[i]) continue;
+      // A 4-column kernel is only valid next to the 1-column kernel of its own table.
+      r.dots[static_cast<size_t>(i)] = chain[k]->dots[i];
+      r.dots4[static_cast<size_t>(i)] = chain[k]->dots4[i];
+    }
     if (chain[k]->f16_to_f32) r.f16_to_f32 = chain[k]->f16_to_f32;
     if (chain[k]->f32_to_f16) r.f32_to_f16 = chain[k]->f32_to_f16;
   }
-  if (p == kernel_path::avx512 && detect_cpu_features().avx512bf16 && avx512_bf16_dot)
+  if (p == kernel_path::avx512 && detect_cpu_features().avx512bf16 && avx512_bf16_dot) {
     r.dots[static_cast<size_t>(tensor_type::bf16)] = avx512_bf16_dot;
+    r.dots4[static_cast<size_t>(tensor_type::bf16)] = nullptr;
+  }
   return r;
 }
 
@@ -46,6 +53,11 @@ const resolved_ops& active_ops() { return ops_for(active_kernel_path()); }
 dot_fn detail::active_dot(int weight_type_id) {
   R1_ASSERT(weight_type_id >= 0 && weight_type_id < n_dot_slots);
   return active_ops().dots[static_cast<size_t>(weight_type_id)];
+}
+
+dot4_fn detail::active_dot4(int weight_type_id) {
+  R1_ASSERT(weight_type_id >= 0 && weight_type_id < n_dot_slots);
+  return active_ops().dots4[static_cast<size_t>(weight_type_id)];
 }
 
 bool can_vec_dot(tensor_type w) {

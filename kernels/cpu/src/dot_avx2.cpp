@@ -116,36 +116,49 @@ float dot_bf16(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-float dot_q8_0(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const block_q8_0*>(w);
-  const auto* y = static_cast<const block_q8_0*>(a);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-  const int64_t nb = n / 32;
-  int64_t i = 0;
-  for (; i + 2 <= nb; i += 2) {
-    const __m256 p0 = _mm256_cvtepi32_ps(dot_s8s8(load256(x[i].qs), load256(y[i].qs)));
-    const __m256 p1 = _mm256_cvtepi32_ps(dot_s8s8(load256(x[i + 1].qs), load256(y[i + 1].qs)));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), p0, acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), p1, acc1);
-  }
-  for (; i < nb; ++i) {
-    const __m256 p = _mm256_cvtepi32_ps(dot_s8s8(load256(x[i].qs), load256(y[i].qs)));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), p, acc0);
-  }
-  return hsum(_mm256_add_ps(acc0, acc1));
+// Column k of a multi-column call starts a_stride bytes after column k-1.
+template <typename B>
+inline const B* column(const void* a, size_t a_stride, int k) {
+  return reinterpret_cast<const B*>(static_cast<const uint8_t*>(a) + static_cast<size_t>(k) * a_stride);
 }
 
-float dot_q4_0(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const block_q4_0*>(w);
-  const auto* y = static_cast<const block_q8_0*>(a);
-  __m256 acc = _mm256_setzero_ps();
-  const __m256i eight = _mm256_set1_epi8(8);
+// Q8_0 / Q4_0 weights against NC Q8_0 columns; NC = 1 is the plain dot.
+template <typename BX, int NC, typename F>
+void q8_0_like_cols(int64_t n, const BX* x, const void* a, size_t a_stride, float* out, F weights) {
+  __m256 acc[NC];
+  for (int k = 0; k < NC; ++k) acc[k] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 32; ++i) {
-    const __m256i q = _mm256_sub_epi8(nibbles_32(x[i].qs), eight);
-    const __m256 p = _mm256_cvtepi32_ps(dot_s8s8(q, load256(y[i].qs)));
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), p, acc);
+    const __m256i qx = weights(x[i]);
+    const __m256i ax = _mm256_sign_epi8(qx, qx);
+    const float dx = h2f(x[i].d);
+    for (int k = 0; k < NC; ++k) {
+      const block_q8_0& yb = column<block_q8_0>(a, a_stride, k)[i];
+      const __m256i sy = _mm256_sign_epi8(load256(yb.qs), qx);
+      const __m256 p = _mm256_cvtepi32_ps(dot_u8s8(ax, sy));
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(yb.d)), p, acc[k]);
+    }
   }
-  return hsum(acc);
+  for (int k = 0; k < NC; ++k) out[k] = hsum(acc[k]);
+}
+
+inline __m256i q8_0_weights(const block_q8_0& b) { return load256(b.qs); }
+inline __m256i q4_0_weights(const block_q4_0& b) { return _mm256_sub_epi8(nibbles_32(b.qs), _mm256_set1_epi8(8)); }
+
+float dot_q8_0(int64_t n, const void* w, const void* a) {
+  float out;
+  q8_0_like_cols<block_q8_0, 1>(n, static_cast<const block_q8_0*>(w), a, 0, &out, q8_0_weights);
+  return out;
+}
+void dot4_q8_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q8_0_like_cols<block_q8_0, 4>(n, static_cast<const block_q8_0*>(w), a, stride, out, q8_0_weights);
+}
+float dot_q4_0(int64_t n, const void* w, const void* a) {
+  float out;
+  q8_0_like_cols<block_q4_0, 1>(n, static_cast<const block_q4_0*>(w), a, 0, &out, q4_0_weights);
+  return out;
+}
+void dot4_q4_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q8_0_like_cols<block_q4_0, 4>(n, static_cast<const block_q4_0*>(w), a, stride, out, q4_0_weights);
 }
 
 float dot_q4_1(int64_t n, const void* w, const void* a) {
@@ -188,13 +201,13 @@ float dot_q5_1(int64_t n, const void* w, const void* a) {
   return hsum(acc) + summs;
 }
 
-template <bool five>
-float dot_q45_k(int64_t n, const void* w, const void* a) {
-  const auto* y = static_cast<const block_q8_k*>(a);
+// Q4_K / Q5_K weights against NC Q8_K columns; NC = 1 is the plain dot.
+template <bool five, int NC>
+void q45_k_cols(int64_t n, const void* w, const void* a, size_t a_stride, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   const __m256i one = _mm256_set1_epi8(1);
-  __m256 acc = _mm256_setzero_ps();
-  __m256 acc_min = _mm256_setzero_ps();
+  __m256 acc[NC], acc_min[NC];
+  for (int k = 0; k < NC; ++k) acc[k] = acc_min[k] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
     const uint8_t* qs;
     const uint8_t* scales;
@@ -210,11 +223,10 @@ float dot_q45_k(int64_t n, const void* w, const void* a) {
     }
     uint64_t sc, mn;
     unpack_scale_min_k4_u64(scales, &sc, &mn);
-    // Σ_j min_j · (bsums[2j] + bsums[2j+1]) as eight i32 lanes.
     const __m128i m8 = _mm_cvtsi64_si128(static_cast<long long>(mn));
-    const __m256i mins = _mm256_madd_epi16(load256(y[i].bsums), _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8)));
-    acc_min = _mm256_fmadd_ps(_mm256_set1_ps(-y[i].d * h2f(dmin16)), _mm256_cvtepi32_ps(mins), acc_min);
-    __m256i sumi = _mm256_setzero_si256();
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));  // m0 m0 m1 m1 ...
+    __m256i sumi[NC];
+    for (int k = 0; k < NC; ++k) sumi[k] = _mm256_setzero_si256();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load256(qs + 32 * c);
       __m256i lo = _mm256_and_si256(q, m4);
@@ -223,35 +235,55 @@ float dot_q45_k(int64_t n, const void* w, const void* a) {
         lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c), one), 4));
         hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * c + 1), one), 4));
       }
-      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(y[i].qs + 64 * c)),
-                                           _mm256_set1_epi16(static_cast<int16_t>((sc >> (16 * c)) & 0xff)));
-      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(y[i].qs + 64 * c + 32)),
-                                           _mm256_set1_epi16(static_cast<int16_t>((sc >> (16 * c + 8)) & 0xff)));
-      sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
+      const __m256i s0 = _mm256_set1_epi16(static_cast<int16_t>((sc >> (16 * c)) & 0xff));
+      const __m256i s1 = _mm256_set1_epi16(static_cast<int16_t>((sc >> (16 * c + 8)) & 0xff));
+      for (int k = 0; k < NC; ++k) {
+        const int8_t* yq = column<block_q8_k>(a, a_stride, k)[i].qs + 64 * c;
+        const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load256(yq)), s0);
+        const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load256(yq + 32)), s1);
+        sumi[k] = _mm256_add_epi32(sumi[k], _mm256_add_epi32(p0, p1));
+      }
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(d16)), _mm256_cvtepi32_ps(sumi), acc);
+    const float d = h2f(d16), dmin = h2f(dmin16);
+    for (int k = 0; k < NC; ++k) {
+      const block_q8_k& yb = column<block_q8_k>(a, a_stride, k)[i];
+      // Σ_j min_j · (bsums[2j] + bsums[2j+1]) as eight i32 lanes.
+      const __m256i mins = _mm256_madd_epi16(load256(yb.bsums), mins16);
+      acc_min[k] = _mm256_fmadd_ps(_mm256_set1_ps(-yb.d * dmin), _mm256_cvtepi32_ps(mins), acc_min[k]);
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(yb.d * d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
   }
-  return hsum(_mm256_add_ps(acc, acc_min));
+  for (int k = 0; k < NC; ++k) out[k] = hsum(_mm256_add_ps(acc[k], acc_min[k]));
+}
+
+template <bool five>
+float dot_q45_k(int64_t n, const void* w, const void* a) {
+  float out;
+  q45_k_cols<five, 1>(n, w, a, 0, &out);
+  return out;
+}
+template <bool five>
+void dot4_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q45_k_cols<five, 4>(n, w, a, stride, out);
 }
 
 inline __m256i scale_pair(int8_t lo, int8_t hi) {
   return _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo));
 }
 
-float dot_q6_k(int64_t n, const void* w, const void* a) {
+// Q6_K weights against NC Q8_K columns; the −32 offset is folded in through bsums.
+template <int NC>
+void q6_k_cols(int64_t n, const void* w, const void* a, size_t a_stride, float* out) {
   const auto* x = static_cast<const block_q6_k*>(w);
-  const auto* y = static_cast<const block_q8_k*>(a);
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   const __m256i m3 = _mm256_set1_epi8(0x03);
-  __m256 acc = _mm256_setzero_ps();
-  float acc_off = 0;
+  __m256 acc[NC], acc_off[NC];
+  for (int k = 0; k < NC; ++k) acc[k] = acc_off[k] = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i) {
     const int8_t* sc = x[i].scales;
-    int off = 0;
-    for (int k = 0; k < 16; ++k) off += sc[k] * y[i].bsums[k];
-    const float d = y[i].d * h2f(x[i].d);
-    acc_off -= 32.0f * d * static_cast<float>(off);
-    __m256i sumi = _mm256_setzero_si256();
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+    __m256i sumi[NC];
+    for (int k = 0; k < NC; ++k) sumi[k] = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
       const __m256i ql0 = load256(x[i].ql + 64 * h);
       const __m256i ql1 = load256(x[i].ql + 64 * h + 32);
@@ -266,14 +298,31 @@ float dot_q6_k(int64_t n, const void* w, const void* a) {
                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m3), 4)),
       };
       for (int g = 0; g < 4; ++g) {
-        const __m256i p = _mm256_maddubs_epi16(q[g], load256(y[i].qs + 128 * h + 32 * g));
-        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale_pair(sc[8 * h + 2 * g], sc[8 * h + 2 * g + 1])));
+        const __m256i s = scale_pair(sc[8 * h + 2 * g], sc[8 * h + 2 * g + 1]);
+        for (int k = 0; k < NC; ++k) {
+          const int8_t* yq = column<block_q8_k>(a, a_stride, k)[i].qs + 128 * h + 32 * g;
+          sumi[k] = _mm256_add_epi32(sumi[k], _mm256_madd_epi16(_mm256_maddubs_epi16(q[g], load256(yq)), s));
+        }
       }
     }
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+    const float dx = h2f(x[i].d);
+    for (int k = 0; k < NC; ++k) {
+      const block_q8_k& yb = column<block_q8_k>(a, a_stride, k)[i];
+      const float d = yb.d * dx;
+      const __m256i off = _mm256_madd_epi16(load256(yb.bsums), sc16);  // Σ scale·bsum
+      acc_off[k] = _mm256_fmadd_ps(_mm256_set1_ps(-32.0f * d), _mm256_cvtepi32_ps(off), acc_off[k]);
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[k]), acc[k]);
+    }
   }
-  return hsum(acc) + acc_off;
+  for (int k = 0; k < NC; ++k) out[k] = hsum(_mm256_add_ps(acc[k], acc_off[k]));
 }
+
+float dot_q6_k(int64_t n, const void* w, const void* a) {
+  float out;
+  q6_k_cols<1>(n, w, a, 0, &out);
+  return out;
+}
+void dot4_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<4>(n, w, a, stride, out); }
 
 void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
@@ -298,6 +347,11 @@ extern const isa_ops avx2_ops = {
         dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,     // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
         dot_bf16, nullptr,                                                           // 30..31
+    },
+    {
+        nullptr, nullptr, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
+        dot4_q8_0, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
+        dot4_q6_k,                                                                   // 14
     },
     f16_to_f32,
     f32_to_f16,

@@ -104,43 +104,57 @@ float dot_bf16_dp(int64_t n, const void* w, const void* a) {
   return sum;
 }
 
-inline __m256i dot_s8s8_vnni256(__m256i x, __m256i y) {
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+// Column k of a multi-column call starts a_stride bytes after column k-1.
+template <typename B>
+inline const B* column(const void* a, size_t a_stride, int k) {
+  return reinterpret_cast<const B*>(static_cast<const uint8_t*>(a) + static_cast<size_t>(k) * a_stride);
 }
+
+inline float hsum256(__m256 v) { return _mm512_reduce_add_ps(_mm512_zextps256_ps512(v)); }
 
 // Q8_0 and Q4_0: one 32-byte block per 256-bit register; vpdpbusd (VNNI) replaces
 // the maddubs + madd pair. (Two blocks per 512-bit register measured slower:
-// the scales then need a cross-lane merge per pair.)
-template <typename BX, typename F>
-float dot_q8_0_like(int64_t n, const BX* x, const block_q8_0* y, F weights) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
-  const int64_t nb = n / 32;
-  int64_t i = 0;
-  for (; i + 2 <= nb; i += 2) {
-    const __m256 p0 = _mm256_cvtepi32_ps(dot_s8s8_vnni256(weights(x[i]), load256(y[i].qs)));
-    const __m256 p1 = _mm256_cvtepi32_ps(dot_s8s8_vnni256(weights(x[i + 1]), load256(y[i + 1].qs)));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), p0, acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i + 1].d) * h2f(y[i + 1].d)), p1, acc1);
+// the scales then need a cross-lane merge per pair.) NC columns; NC = 1 is the dot.
+template <typename BX, int NC, typename F>
+void q8_0_like_cols(int64_t n, const BX* x, const void* a, size_t a_stride, float* out, F weights) {
+  __m256 acc[NC];
+  for (int k = 0; k < NC; ++k) acc[k] = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 32; ++i) {
+    const __m256i qx = weights(x[i]);
+    const __m256i ax = _mm256_sign_epi8(qx, qx);
+    const float dx = h2f(x[i].d);
+    for (int k = 0; k < NC; ++k) {
+      const block_q8_0& yb = column<block_q8_0>(a, a_stride, k)[i];
+      const __m256i sy = _mm256_sign_epi8(load256(yb.qs), qx);
+      const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy));
+      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(yb.d)), p, acc[k]);
+    }
   }
-  for (; i < nb; ++i) {
-    const __m256 p = _mm256_cvtepi32_ps(dot_s8s8_vnni256(weights(x[i]), load256(y[i].qs)));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), p, acc0);
-  }
-  return _mm512_reduce_add_ps(_mm512_zextps256_ps512(_mm256_add_ps(acc0, acc1)));
+  for (int k = 0; k < NC; ++k) out[k] = hsum256(acc[k]);
+}
+
+inline __m256i q8_0_weights(const block_q8_0& b) { return load256(b.qs); }
+inline __m256i q4_0_weights(const block_q4_0& b) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  const __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
+  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
 }
 
 float dot_q8_0(int64_t n, const void* w, const void* a) {
-  return dot_q8_0_like(n, static_cast<const block_q8_0*>(w), static_cast<const block_q8_0*>(a),
-                       [](const block_q8_0& b) { return load256(b.qs); });
+  float out;
+  q8_0_like_cols<block_q8_0, 1>(n, static_cast<const block_q8_0*>(w), a, 0, &out, q8_0_weights);
+  return out;
 }
-
+void dot4_q8_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q8_0_like_cols<block_q8_0, 4>(n, static_cast<const block_q8_0*>(w), a, stride, out, q8_0_weights);
+}
 float dot_q4_0(int64_t n, const void* w, const void* a) {
-  return dot_q8_0_like(n, static_cast<const block_q4_0*>(w), static_cast<const block_q8_0*>(a),
-                       [](const block_q4_0& b) {
-                         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-                         const __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
-                         return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
-                       });
+  float out;
+  q8_0_like_cols<block_q4_0, 1>(n, static_cast<const block_q4_0*>(w), a, 0, &out, q4_0_weights);
+  return out;
+}
+void dot4_q4_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q8_0_like_cols<block_q4_0, 4>(n, static_cast<const block_q4_0*>(w), a, stride, out, q4_0_weights);
 }
 
 inline __m512i scale_halves(int lo, int hi) {
@@ -149,13 +163,16 @@ inline __m512i scale_halves(int lo, int hi) {
 
 // Q4_K / Q5_K: each 64-value chunk is one register [low nibbles | high nibbles]
 // against 64 contiguous activations; vpdpwssd folds in the sub-block scales.
-template <bool five>
-float dot_q45_k(int64_t n, const void* w, const void* a) {
-  const auto* y = static_cast<const block_q8_k*>(a);
+template <bool five, int NC>
+void q45_k_cols(int64_t n, const void* w, const void* a, size_t a_stride, float* out) {
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   const __m512i one = _mm512_set1_epi8(1);
-  __m512 acc = _mm512_setzero_ps();
-  __m256 acc_min = _mm256_setzero_ps();
+  __m512 acc[NC];
+  __m256 acc_min[NC];
+  for (int k = 0; k < NC; ++k) {
+    acc[k] = _mm512_setzero_ps();
+    acc_min[k] = _mm256_setzero_ps();
+  }
   for (int64_t i = 0; i < n / 256; ++i) {
     const uint8_t* qs;
     const uint8_t* scales;
@@ -171,11 +188,10 @@ float dot_q45_k(int64_t n, const void* w, const void* a) {
     }
     uint64_t sc, mn;
     unpack_scale_min_k4_u64(scales, &sc, &mn);
-    // Σ_j min_j · (bsums[2j] + bsums[2j+1]) as eight i32 lanes.
     const __m128i m8 = _mm_cvtsi64_si128(static_cast<long long>(mn));
-    const __m256i mins = _mm256_madd_epi16(load256(y[i].bsums), _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8)));
-    acc_min = _mm256_fmadd_ps(_mm256_set1_ps(-y[i].d * h2f(dmin16)), _mm256_cvtepi32_ps(mins), acc_min);
-    __m512i sumi = _mm512_setzero_si512();
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));  // m0 m0 m1 m1 ...
+    __m512i sumi[NC];
+    for (int k = 0; k < NC; ++k) sumi[k] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
       const __m256i q = load256(qs + 32 * c);
       __m512i v = concat(_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
@@ -183,33 +199,53 @@ float dot_q45_k(int64_t n, const void* w, const void* a) {
         const __m512i bits = concat(_mm256_srli_epi16(qh, 2 * c), _mm256_srli_epi16(qh, 2 * c + 1));
         v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(bits, one), 4));
       }
-      const __m512i p = _mm512_maddubs_epi16(v, load512(y[i].qs + 64 * c));
-      sumi = _mm512_dpwssd_epi32(sumi, p, scale_halves(static_cast<int>((sc >> (16 * c)) & 0xff), static_cast<int>((sc >> (16 * c + 8)) & 0xff)));
+      const __m512i s = scale_halves(static_cast<int>((sc >> (16 * c)) & 0xff), static_cast<int>((sc >> (16 * c + 8)) & 0xff));
+      for (int k = 0; k < NC; ++k) {
+        const int8_t* yq = column<block_q8_k>(a, a_stride, k)[i].qs + 64 * c;
+        sumi[k] = _mm512_dpwssd_epi32(sumi[k], _mm512_maddubs_epi16(v, load512(yq)), s);
+      }
     }
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(y[i].d * h2f(d16)), _mm512_cvtepi32_ps(sumi), acc);
+    const float d = h2f(d16), dmin = h2f(dmin16);
+    for (int k = 0; k < NC; ++k) {
+      const block_q8_k& yb = column<block_q8_k>(a, a_stride, k)[i];
+      const __m256i mins = _mm256_madd_epi16(load256(yb.bsums), mins16);
+      acc_min[k] = _mm256_fmadd_ps(_mm256_set1_ps(-yb.d * dmin), _mm256_cvtepi32_ps(mins), acc_min[k]);
+      acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(yb.d * d), _mm512_cvtepi32_ps(sumi[k]), acc[k]);
+    }
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(acc, _mm512_zextps256_ps512(acc_min)));
+  for (int k = 0; k < NC; ++k) out[k] = _mm512_reduce_add_ps(_mm512_add_ps(acc[k], _mm512_zextps256_ps512(acc_min[k])));
 }
 
-float dot_q6_k(int64_t n, const void* w, const void* a) {
+template <bool five>
+float dot_q45_k(int64_t n, const void* w, const void* a) {
+  float out;
+  q45_k_cols<five, 1>(n, w, a, 0, &out);
+  return out;
+}
+template <bool five>
+void dot4_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q45_k_cols<five, 4>(n, w, a, stride, out);
+}
+
+template <int NC>
+void q6_k_cols(int64_t n, const void* w, const void* a, size_t a_stride, float* out) {
   const auto* x = static_cast<const block_q6_k*>(w);
-  const auto* y = static_cast<const block_q8_k*>(a);
   const __m512i m4 = _mm512_set1_epi8(0x0f);
   const __m512i m3 = _mm512_set1_epi8(0x03);
   // Lane l of a 32 x i16 register takes scale l/8 of a group of four.
   const __m512i idx_base = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1,
                                             0, 0, 0, 0, 0, 0, 0, 0);
-  __m512 acc = _mm512_setzero_ps();
-  float acc_off = 0;
+  __m512 acc[NC];
+  __m256 acc_off[NC];
+  for (int k = 0; k < NC; ++k) {
+    acc[k] = _mm512_setzero_ps();
+    acc_off[k] = _mm256_setzero_ps();
+  }
   for (int64_t i = 0; i < n / 256; ++i) {
-    const int8_t* sc = x[i].scales;
-    int off = 0;
-    for (int k = 0; k < 16; ++k) off += sc[k] * y[i].bsums[k];
-    const float d = y[i].d * h2f(x[i].d);
-    acc_off -= 32.0f * d * static_cast<float>(off);
-    const __m512i sc16 =
-        _mm512_zextsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc))));
-    __m512i sumi = _mm512_setzero_si512();
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
+    const __m512i sc512 = _mm512_zextsi256_si512(sc16);
+    __m512i sumi[NC];
+    for (int k = 0; k < NC; ++k) sumi[k] = _mm512_setzero_si512();
     for (int h = 0; h < 2; ++h) {
       const __m512i ql = load512(x[i].ql + 64 * h);
       const __m256i qh = load256(x[i].qh + 32 * h);
@@ -218,15 +254,32 @@ float dot_q6_k(int64_t n, const void* w, const void* a) {
       const __m512i q12 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(hb12, m3), 4));
       const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
                                           _mm512_slli_epi16(_mm512_and_si512(hb34, m3), 4));
-      const __m512i s12 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h)), sc16);
-      const __m512i s34 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h + 4)), sc16);
-      sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q12, load512(y[i].qs + 128 * h)), s12);
-      sumi = _mm512_dpwssd_epi32(sumi, _mm512_maddubs_epi16(q34, load512(y[i].qs + 128 * h + 64)), s34);
+      const __m512i s12 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h)), sc512);
+      const __m512i s34 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h + 4)), sc512);
+      for (int k = 0; k < NC; ++k) {
+        const int8_t* yq = column<block_q8_k>(a, a_stride, k)[i].qs + 128 * h;
+        sumi[k] = _mm512_dpwssd_epi32(sumi[k], _mm512_maddubs_epi16(q12, load512(yq)), s12);
+        sumi[k] = _mm512_dpwssd_epi32(sumi[k], _mm512_maddubs_epi16(q34, load512(yq + 64)), s34);
+      }
     }
-    acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi), acc);
+    const float dx = h2f(x[i].d);
+    for (int k = 0; k < NC; ++k) {
+      const block_q8_k& yb = column<block_q8_k>(a, a_stride, k)[i];
+      const float d = yb.d * dx;
+      const __m256i off = _mm256_madd_epi16(load256(yb.bsums), sc16);  // Σ scale·bsum
+      acc_off[k] = _mm256_fmadd_ps(_mm256_set1_ps(-32.0f * d), _mm256_cvtepi32_ps(off), acc_off[k]);
+      acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi[k]), acc[k]);
+    }
   }
-  return _mm512_reduce_add_ps(acc) + acc_off;
+  for (int k = 0; k < NC; ++k) out[k] = _mm512_reduce_add_ps(_mm512_add_ps(acc[k], _mm512_zextps256_ps512(acc_off[k])));
 }
+
+float dot_q6_k(int64_t n, const void* w, const void* a) {
+  float out;
+  q6_k_cols<1>(n, w, a, 0, &out);
+  return out;
+}
+void dot4_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<4>(n, w, a, stride, out); }
 
 }  // namespace
 
@@ -237,6 +290,11 @@ extern const isa_ops avx512_ops = {
         dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,   // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 22..29
         dot_bf16, nullptr,                                                         // 30..31
+    },
+    {
+        nullptr, nullptr, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
+        dot4_q8_0, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
+        dot4_q6_k,                                                                   // 14
     },
     nullptr,
     nullptr,

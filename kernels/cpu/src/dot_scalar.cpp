@@ -241,6 +241,7 @@ extern const isa_ops scalar_ops = {
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,     // 22..29
         dot_bf16, nullptr,                                                          // 30..31
     },
+    {},
     f16_to_f32_scalar,
     f32_to_f16_scalar,
 };

@@ -56,6 +56,7 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
   const int64_t cols_per_task = (n_cols + col_split - 1) / col_split;
   const int64_t n_tasks = n_row_chunks * col_split;
   const detail::dot_fn dot = detail::active_dot(static_cast<int>(w.type));
+  const detail::dot4_fn dot4 = n_cols >= 4 ? detail::active_dot4(static_cast<int>(w.type)) : nullptr;
   const int64_t k = w.cols;
   pool.run(static_cast<int>(n_tasks), [&](int task, int) {
     const int64_t r0 = (task % n_row_chunks) * chunk, r1 = std::min(w.rows, r0 + chunk);
@@ -65,8 +66,16 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
       const int64_t c1 = std::min(c_end, c0 + k_tile_cols);
       for (int64_t r = r0; r < r1; ++r) {
         const uint8_t* wr = wd + static_cast<size_t>(r) * w_stride;
-        for (int64_t c = c0; c < c1; ++c)
-          y[c * y_stride + r] = dot(k, wr, xd + static_cast<size_t>(c) * x_stride_bytes);
+        int64_t c = c0;
+        if (dot4) {
+          // One weight row load serves four columns.
+          for (; c + 4 <= c1; c += 4) {
+            float out[4];
+            dot4(k, wr, xd + static_cast<size_t>(c) * x_stride_bytes, x_stride_bytes, out);
+            for (int q = 0; q < 4; ++q) y[(c + q) * y_stride + r] = out[q];
+          }
+        }
+        for (; c < c1; ++c) y[c * y_stride + r] = dot(k, wr, xd + static_cast<size_t>(c) * x_stride_bytes);
       }
     }
   });

@@ -82,20 +82,30 @@ TEST(Matmul, MatchesFloat64AndIsThreadInvariant) {
   ASSERT_TRUE(set_kernel_path("auto").ok());
 }
 
-TEST(Matmul, DecodeEqualsBatchColumn) {
+// Batches use 4-column kernels where a path has them; every column must still be
+// bit-identical to the single-column (decode) result.
+TEST(Matmul, DecodeEqualsBatchColumnOnEveryPath) {
   std::mt19937 rng(22);
-  const int64_t rows = 64, cols = 512, n = 9;
-  const auto w = test::random_blocks(rng, tensor_type::q6_k, rows * cols);
+  const int64_t rows = 40, cols = 512, n = 9;
   const auto x = test::random_floats(rng, cols * n);
-  std::vector<float> yb(static_cast<size_t>(rows * n)), y1(static_cast<size_t>(rows));
-  matrix_view mv{tensor_type::q6_k, rows, cols, w.data(), 0};
   scratch s;
   thread_pool pool(2);
-  matmul(mv, x.data(), n, cols, yb.data(), rows, pool, s);
-  for (int64_t j = 0; j < n; ++j) {
-    matmul(mv, x.data() + j * cols, 1, cols, y1.data(), rows, pool, s);
-    for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(y1[r], yb[j * rows + r]);
+  for (kernel_path p : test::supported_paths()) {
+    ASSERT_TRUE(set_kernel_path(kernel_path_name(p)).ok());
+    for (tensor_type t : test::dot_types()) {
+      const auto w = test::random_blocks(rng, t, rows * cols);
+      std::vector<float> yb(static_cast<size_t>(rows * n)), y1(static_cast<size_t>(rows));
+      matrix_view mv{t, rows, cols, w.data(), 0};
+      matmul(mv, x.data(), n, cols, yb.data(), rows, pool, s);
+      for (int64_t j = 0; j < n; ++j) {
+        matmul(mv, x.data() + j * cols, 1, cols, y1.data(), rows, pool, s);
+        for (int64_t r = 0; r < rows; ++r)
+          ASSERT_EQ(std::bit_cast<uint32_t>(y1[r]), std::bit_cast<uint32_t>(yb[j * rows + r]))
+              << kernel_path_name(p) << " " << type_info(t).name << " col " << j;
+      }
+    }
   }
+  ASSERT_TRUE(set_kernel_path("auto").ok());
 }
 
 }  // namespace
