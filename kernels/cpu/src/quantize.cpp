@@ -12,6 +12,14 @@ namespace r1::kernels {
 namespace {
 using namespace detail;
 
+// float -> level with the C truncation ggml uses, clamped to [0, top] first so
+// NaN, inf and huge inputs from a broken model file stay defined behaviour.
+int trunc_level(float v, int top) {
+  if (!(v >= 0.0f)) return 0;
+  if (v >= static_cast<float>(top)) return top;
+  return static_cast<int>(v);
+}
+
 float block_amax(const float* x, int n) {
   float amax = 0.0f;
   for (int j = 0; j < n; ++j) amax = std::fmax(amax, std::fabs(x[j]));
@@ -51,7 +59,8 @@ void q8_block_ref_rule(const float* x, int8_t* qs, float* d_out, int* sum_out) {
   const float id = d != 0.0f ? 1.0f / d : 0.0f;
   int sum = 0;
   for (int j = 0; j < 32; ++j) {
-    qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+    const float r = std::roundf(x[j] * id);
+    qs[j] = static_cast<int8_t>(r >= -128.0f && r <= 127.0f ? static_cast<int>(r) : 0);
     sum += qs[j];
   }
   *d_out = d;
@@ -107,8 +116,8 @@ void quantize_q4_0(const float* x, block_q4_0* y, int64_t nb) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
     for (int j = 0; j < 16; ++j) {
-      const int a = std::min(15, static_cast<int>(x[j] * id + 8.5f));
-      const int b = std::min(15, static_cast<int>(x[j + 16] * id + 8.5f));
+      const int a = trunc_level(x[j] * id + 8.5f, 15);
+      const int b = trunc_level(x[j + 16] * id + 8.5f, 15);
       y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
     }
   }
@@ -132,8 +141,8 @@ void quantize_q4_1(const float* x, block_q4_1* y, int64_t nb) {
     y[i].d = fp32_to_fp16(d);
     y[i].m = fp32_to_fp16(mn);
     for (int j = 0; j < 16; ++j) {
-      const int a = std::min(15, static_cast<int>((x[j] - mn) * id + 0.5f));
-      const int b = std::min(15, static_cast<int>((x[j + 16] - mn) * id + 0.5f));
+      const int a = trunc_level((x[j] - mn) * id + 0.5f, 15);
+      const int b = trunc_level((x[j + 16] - mn) * id + 0.5f, 15);
       y[i].qs[j] = static_cast<uint8_t>(a | (b << 4));
     }
   }
@@ -156,7 +165,7 @@ void quantize_q5_0(const float* x, block_q5_0* y, int64_t nb) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = fp32_to_fp16(d);
     int q[32];
-    for (int j = 0; j < 32; ++j) q[j] = std::min(31, static_cast<int>(x[j] * id + 16.5f));
+    for (int j = 0; j < 32; ++j) q[j] = trunc_level(x[j] * id + 16.5f, 31);
     store_q5_bits(q, y[i].qs, y[i].qh);
   }
 }
@@ -170,7 +179,7 @@ void quantize_q5_1(const float* x, block_q5_1* y, int64_t nb) {
     y[i].d = fp32_to_fp16(d);
     y[i].m = fp32_to_fp16(mn);
     int q[32];
-    for (int j = 0; j < 32; ++j) q[j] = std::min(31, static_cast<int>((x[j] - mn) * id + 0.5f));
+    for (int j = 0; j < 32; ++j) q[j] = trunc_level((x[j] - mn) * id + 0.5f, 31);
     store_q5_bits(q, y[i].qs, y[i].qh);
   }
 }
