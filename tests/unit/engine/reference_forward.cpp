@@ -13,6 +13,7 @@ namespace {
 using dvec = std::vector<double>;
 
 struct dmat {
+  tensor_type type = tensor_type::f32;
   int64_t rows = 0, cols = 0;
   std::vector<double> v;
   const double* row(int64_t r) const { return v.data() + r * cols; }
@@ -22,6 +23,7 @@ result<dmat> read_matrix(const gguf::file& f, const std::string& name) {
   const gguf::tensor_info* t = f.find_tensor(name);
   if (t == nullptr) return not_found(name);
   dmat m;
+  m.type = t->type;
   m.cols = static_cast<int64_t>(t->ne[0]);
   m.rows = static_cast<int64_t>(t->n_rows());
   m.v.resize(static_cast<size_t>(m.rows * m.cols));
@@ -39,7 +41,22 @@ result<dvec> read_vector(const gguf::file& f, const std::string& name) {
   return m.v;
 }
 
-dvec matvec(const dmat& w, const dvec& x) {
+// x rounded through type t (quantize, then dequantize), as a kernel would see it.
+dvec round_through(tensor_type t, const dvec& x) {
+  if (t == tensor_type::f32) return x;
+  std::vector<float> f(x.begin(), x.end()), back(x.size());
+  std::vector<uint8_t> q(kernels::row_size(t, static_cast<int64_t>(x.size())));
+  const int64_t n = static_cast<int64_t>(x.size());
+  if (!kernels::quantize_row(t, f.data(), q.data(), n).ok() || !kernels::dequantize_row(t, q.data(), back.data(), n).ok()) {
+    return dvec(x.size(), std::nan(""));
+  }
+  return dvec(back.begin(), back.end());
+}
+
+bool g_mirror = false;
+
+dvec matvec(const dmat& w, const dvec& x_in) {
+  const dvec x = g_mirror ? round_through(kernels::vec_dot_type(w.type), x_in) : x_in;
   dvec y(static_cast<size_t>(w.rows), 0.0);
   for (int64_t r = 0; r < w.rows; ++r) {
     double s = 0;
@@ -112,7 +129,9 @@ std::string blk(int il, const char* what, const char* suffix = "weight") {
   return "blk." + std::to_string(il) + "." + what + "." + suffix;
 }
 
-result<std::vector<dvec>> run(const std::string& path, const std::vector<int32_t>& tokens, bool want_logits) {
+result<std::vector<dvec>> run(const std::string& path, const std::vector<int32_t>& tokens, bool want_logits,
+                              const reference_options& o) {
+  g_mirror = o.mirror_quantization;
   R1_ASSIGN_OR_RETURN(gguf::file f, gguf::file::open(path));
   R1_ASSIGN_OR_RETURN(gguf::model_params p, gguf::resolve_params(f));
   R1_ASSIGN_OR_RETURN(rope_ref rope, make_rope(p, f));
@@ -163,6 +182,11 @@ result<std::vector<dvec>> run(const std::string& path, const std::vector<int32_t
         }
         rope.apply(k[t].data() + h * hd, static_cast<int32_t>(t));
       }
+      if (o.mirror_quantization) {
+        k[t] = round_through(o.kv_type, k[t]);
+        v[t] = round_through(o.kv_type, v[t]);
+        q[t] = round_through(kernels::vec_dot_type(o.kv_type), q[t]);
+      }
     }
     for (size_t t = 0; t < n; ++t) {
       dvec att(static_cast<size_t>(n_head * hdv), 0.0);
@@ -184,8 +208,8 @@ result<std::vector<dvec>> run(const std::string& path, const std::vector<int32_t
           }
         }
       }
-      dvec o = matvec(wo, att);
-      for (size_t i = 0; i < o.size(); ++i) x[t][i] += o[i];
+      dvec proj = matvec(wo, att);
+      for (size_t i = 0; i < proj.size(); ++i) x[t][i] += proj[i];
     }
     R1_ASSIGN_OR_RETURN(dvec ffn_norm, read_vector(f, blk(il, "ffn_norm")));
     R1_ASSIGN_OR_RETURN(dmat gate, read_matrix(f, blk(il, "ffn_gate")));
@@ -215,12 +239,13 @@ result<std::vector<dvec>> run(const std::string& path, const std::vector<int32_t
 
 }  // namespace
 
-result<std::vector<std::vector<double>>> reference_logits(const std::string& path, const std::vector<int32_t>& tokens) {
-  return run(path, tokens, true);
+result<std::vector<std::vector<double>>> reference_logits(const std::string& path, const std::vector<int32_t>& tokens,
+                                                          const reference_options& o) {
+  return run(path, tokens, true, o);
 }
 
 result<std::vector<std::vector<double>>> reference_hidden(const std::string& path, const std::vector<int32_t>& tokens) {
-  return run(path, tokens, false);
+  return run(path, tokens, false, {});
 }
 
 }  // namespace r1::engine::testing

@@ -1,0 +1,16 @@
+// The r1-runner commands: serve (the HTTP server for r1d) and the debug entry points
+// (tokenize, render, bench, list-devices). Each returns the process exit code; results go to
+// stdout as JSON, logs to stderr.
+#pragma once
+
+#include "runner_options.h"
+
+namespace r1::runner {
+
+int run_serve(const serve_options& o);
+int run_tokenize(const tokenize_options& o);
+int run_render(const render_options& o);
+int run_bench(const bench_options& o);
+int run_list_devices();
+
+}  // namespace r1::runner

@@ -1,0 +1,87 @@
+#include "runner_options.h"
+
+#include <CLI/CLI.hpp>
+
+namespace r1::runner {
+
+result<tensor_type> parse_kv_type(const std::string& name) {
+  if (name == "f16") return tensor_type::f16;
+  if (name == "f32") return tensor_type::f32;
+  if (name == "q8_0") return tensor_type::q8_0;
+  return invalid_argument("kv cache type '" + name + "' is not one of f16, f32, q8_0");
+}
+
+namespace {
+
+void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
+  app.add_option("--model,-m", s.models, "GGUF file(s) of the model; repeat for each shard")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--ctx,-c", s.ctx, "context length per slot (0: the model's trained length)");
+  app.add_option("--parallel,--np", s.parallel, "parallel slots");
+  app.add_option("--threads,-t", s.threads, "compute threads (0: physical cores)");
+  app.add_option("--kv-type", s.kv_type, "KV cache type: f16, f32 or q8_0");
+  app.add_option("--batch,-b", s.batch, "tokens per forward pass while reading a prompt");
+  app.add_option("--host", s.host, "address to listen on (loopback)");
+  app.add_option("--port", s.port, "port to listen on; 0 picks a free one and prints 'listening on HOST:PORT'");
+  app.add_option("--socket", s.socket, "Unix socket path (not supported by this build; use --port)");
+  app.add_option("--log-level", s.log_level, "debug, info, warn, error");
+  app.add_flag("--list-devices", list_devices, "print the compute devices as JSON and exit");
+}
+
+}  // namespace
+
+result<runner_options> parse_runner_options(int argc, char** argv) {
+  runner_options o;
+  CLI::App app{"r1-runner: serves one model over HTTP for r1d"};
+  app.require_subcommand(0, 1);
+  bool list_devices = false;
+  add_serve_options(app, o.serve, list_devices);
+
+  CLI::App* tok = app.add_subcommand("tokenize", "print the token ids of TEXT as JSON");
+  tok->add_option("--model,-m", o.tokenize.model, "GGUF file")->required();
+  tok->add_flag("--no-special", o.tokenize.no_special, "do not add BOS nor parse special-token text");
+  tok->add_option("text", o.tokenize.text, "text to tokenize")->required();
+
+  CLI::App* ren = app.add_subcommand("render", "print the chat template's rendering of MESSAGES as JSON");
+  ren->add_option("--model,-m", o.render.model, "GGUF file")->required();
+  ren->add_option("--messages", o.render.messages, "JSON array of {role, content}")->required();
+  ren->add_flag("--no-generation-prompt", o.render.no_generation_prompt, "do not open the assistant turn");
+
+  CLI::App* bench = app.add_subcommand("bench", "measure prompt (pp) and generation (tg) speed");
+  bench->add_option("--model,-m", o.bench.model, "GGUF file")->required();
+  bench->add_option("-p,--n-prompt", o.bench.n_prompt, "prompt tokens (pp)");
+  bench->add_option("-n,--n-gen", o.bench.n_gen, "generated tokens (tg)");
+  bench->add_option("--threads,-t", o.bench.threads, "compute threads (0: physical cores)");
+  bench->add_option("-r,--repetitions", o.bench.repetitions, "runs of each test");
+  bench->add_option("--kv-type", o.bench.kv_type, "KV cache type: f16, f32 or q8_0");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    o.command = runner_command::help;
+    o.help_text = app.help();
+    return o;
+  } catch (const CLI::ParseError& e) {
+    return invalid_argument(e.what());
+  }
+  if (tok->parsed()) {
+    o.command = runner_command::tokenize;
+  } else if (ren->parsed()) {
+    o.command = runner_command::render;
+  } else if (bench->parsed()) {
+    o.command = runner_command::bench;
+  } else if (list_devices) {
+    o.command = runner_command::list_devices;
+  } else {
+    o.command = runner_command::serve;
+    if (o.serve.models.empty()) return invalid_argument("--model is required");
+    if (o.serve.port < 0 && o.serve.socket.empty()) return invalid_argument("give --port N or --socket PATH");
+    if (o.serve.parallel < 1) return invalid_argument("--parallel must be at least 1");
+    if (o.serve.ctx < 0) return invalid_argument("--ctx must not be negative");
+    if (o.serve.batch < 1) return invalid_argument("--batch must be at least 1");
+  }
+  return o;
+}
+
+}  // namespace r1::runner

@@ -1,0 +1,70 @@
+// Command-line options of r1-runner, in one table (runner_options.cpp) that --help prints.
+//
+//   r1-runner --model PATH [--model PATH...] [--ctx N] [--parallel N] [--threads N]
+//             [--kv-type f16|f32|q8_0] [--batch N] (--port N [--host H] | --socket PATH)
+//   r1-runner tokenize --model FILE [--no-special] TEXT
+//   r1-runner render --model FILE --messages JSON [--no-generation-prompt]
+//   r1-runner bench --model FILE [-p 512] [-n 128] [--threads N] [--repetitions 3]
+//   r1-runner --list-devices
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "r1/base/status.h"
+#include "r1/base/tensor_type.h"
+
+namespace r1::runner {
+
+struct serve_options {
+  std::vector<std::string> models;
+  int32_t ctx = 4096;        // per slot; 0: the model's trained length
+  int parallel = 1;
+  int threads = 0;           // 0: physical cores
+  std::string kv_type = "f16";
+  int32_t batch = 512;
+  std::string host = "127.0.0.1";
+  int port = -1;             // 0: any free port
+  std::string socket;        // Unix socket path (not supported by this cpp-httplib)
+  std::string log_level = "info";
+};
+
+struct tokenize_options {
+  std::string model;
+  bool no_special = false;
+  std::string text;
+};
+
+struct render_options {
+  std::string model;
+  std::string messages;  // JSON array of {role, content}
+  bool no_generation_prompt = false;
+};
+
+struct bench_options {
+  std::string model;
+  int32_t n_prompt = 512;
+  int32_t n_gen = 128;
+  int threads = 0;
+  int repetitions = 3;
+  std::string kv_type = "f16";
+};
+
+enum class runner_command { serve, tokenize, render, bench, list_devices, help };
+
+struct runner_options {
+  runner_command command = runner_command::serve;
+  serve_options serve;
+  tokenize_options tokenize;
+  render_options render;
+  bench_options bench;
+  std::string help_text;  // command == help
+};
+
+// Parses argv. invalid_argument with CLI11's message for bad flags.
+result<runner_options> parse_runner_options(int argc, char** argv);
+// "f16" -> tensor_type::f16; invalid_argument for other names.
+result<tensor_type> parse_kv_type(const std::string& name);
+
+}  // namespace r1::runner

@@ -1,0 +1,211 @@
+#include "r1/engine/generator.h"
+
+#include <algorithm>
+
+#include "r1/engine/reasoning_splitter.h"
+
+namespace r1::engine {
+
+const char* stop_reason_name(stop_reason r) {
+  switch (r) {
+    case stop_reason::none: return "";
+    case stop_reason::eog:
+    case stop_reason::stop_string: return "stop";
+    case stop_reason::length: return "length";
+    case stop_reason::context: return "context";
+    case stop_reason::cancelled: return "cancelled";
+    case stop_reason::error: return "error";
+  }
+  return "error";
+}
+
+struct generator::reasoning {
+  explicit reasoning(bool open) : splitter(open) {}
+  reasoning_splitter splitter;
+};
+
+generator::generator(context& ctx, int seq) : ctx_(ctx), seq_(seq) {}
+generator::~generator() = default;
+
+status generator::start(std::vector<int32_t> prompt, const generation_params& p) {
+  p_ = p;
+  p_.n_probs = std::clamp(p_.n_probs, 0, 20);
+  const int32_t n_ctx = ctx_.params().n_ctx;
+  if (prompt.empty()) return invalid_argument("the prompt is empty");
+  stats_ = {};
+  if (static_cast<int64_t>(prompt.size()) >= n_ctx) {
+    if (!p_.truncate) {
+      return resource_exhausted("the prompt has " + std::to_string(prompt.size()) +
+                                " tokens and does not fit in the context of " + std::to_string(n_ctx) +
+                                " tokens per slot");
+    }
+    // Keep n_keep leading tokens and the most recent ones, leaving half the context to generate.
+    const size_t keep = static_cast<size_t>(std::clamp(p_.n_keep, 0, n_ctx / 4));
+    const size_t tail = static_cast<size_t>(n_ctx / 2) - keep;
+    std::vector<int32_t> cut(prompt.begin(), prompt.begin() + static_cast<std::ptrdiff_t>(keep));
+    cut.insert(cut.end(), prompt.end() - static_cast<std::ptrdiff_t>(tail), prompt.end());
+    prompt.swap(cut);
+    stats_.truncated = true;
+  }
+  prompt_ = std::move(prompt);
+  int32_t reuse = 0;
+  if (p_.cache_prompt && !p_.prompt_logprobs) {
+    // At least one prompt token is always evaluated: its logits start the generation.
+    reuse = std::min(ctx_.kv().common_prefix(seq_, prompt_), static_cast<int32_t>(prompt_.size()) - 1);
+  }
+  ctx_.kv().truncate(seq_, reuse);
+  n_past_ = reuse;
+  stats_.prompt_tokens = static_cast<int32_t>(prompt_.size());
+  stats_.cached_n = reuse;
+  sampler_ = std::make_unique<sampler>(p_.sampling);
+  for (int32_t t : prompt_) sampler_->accept(t);
+  const tokenizer& tok = ctx_.m().tok();
+  detok_ = std::make_unique<detokenizer_stream>(tok);
+  stops_ = std::make_unique<stop_matcher>(p_.stop);
+  reasoning_ = p_.split_reasoning ? std::make_unique<reasoning>(p_.reasoning_open) : nullptr;
+  prompt_done_ = false;
+  done_ = false;
+  cancelled_ = false;
+  n_generated_ = 0;
+  t_start_ = std::chrono::steady_clock::now();
+  return ok_status();
+}
+
+result<generation_output> generator::step() {
+  generation_output out;
+  if (done_) {
+    out.done = true;
+    return out;
+  }
+  if (cancelled_) {
+    finish(out, stop_reason::cancelled);
+    return out;
+  }
+  if (!prompt_done_) {
+    status s = prefill_chunk(out);
+    if (!s.ok()) {
+      out.error = s.message();
+      finish(out, stop_reason::error);
+    }
+    return out;
+  }
+  generate_one(out);
+  return out;
+}
+
+status generator::prefill_chunk(generation_output& out) {
+  const size_t remaining = prompt_.size() - static_cast<size_t>(n_past_);
+  const size_t n = std::min(remaining, static_cast<size_t>(ctx_.params().n_batch));
+  const bool last = n == remaining;
+  const logits_mode mode = p_.prompt_logprobs ? logits_mode::all : last ? logits_mode::last : logits_mode::none;
+  std::span<const int32_t> chunk(prompt_.data() + n_past_, n);
+  std::vector<float> rows;
+  R1_RETURN_IF_ERROR(ctx_.decode(seq_, chunk, n_past_, mode, rows));
+  const int64_t n_vocab = ctx_.m().hparams().n_vocab;
+  if (p_.prompt_logprobs) {
+    for (size_t i = 0; i < n; ++i) {
+      const size_t g = static_cast<size_t>(n_past_) + i;
+      if (g + 1 >= prompt_.size()) break;
+      std::span<const float> row(rows.data() + i * static_cast<size_t>(n_vocab), static_cast<size_t>(n_vocab));
+      const int32_t next = prompt_[g + 1];
+      token_probs_value tp;
+      tp.chosen = {next, token_logprob(row, next)};
+      tp.top = top_logprobs(row, std::max(p_.n_probs, 1));
+      out.prompt_probs.push_back(std::move(tp));
+    }
+    if (last) logits_.assign(rows.end() - n_vocab, rows.end());
+  } else if (last) {
+    logits_.swap(rows);
+  }
+  n_past_ += static_cast<int32_t>(n);
+  stats_.prompt_n += static_cast<int32_t>(n);
+  if (last) {
+    prompt_done_ = true;
+    t_prompt_done_ = std::chrono::steady_clock::now();
+    stats_.prompt_ms = std::chrono::duration<double, std::milli>(t_prompt_done_ - t_start_).count();
+    if (p_.n_predict == 0) finish(out, stop_reason::length);
+  }
+  return ok_status();
+}
+
+void generator::generate_one(generation_output& out) {
+  if (p_.n_predict >= 0 && n_generated_ >= p_.n_predict) {
+    finish(out, stop_reason::length);
+    return;
+  }
+  const tokenizer& tok = ctx_.m().tok();
+  const int32_t id = sampler_->sample(logits_);
+  if (tok.is_eog(id)) {
+    finish(out, stop_reason::eog);
+    return;
+  }
+  sampler_->accept(id);
+  ++n_generated_;
+  ++stats_.predicted_n;
+  if (reasoning_ && reasoning_->splitter.in_reasoning()) ++stats_.reasoning_tokens;
+  out.tokens.push_back(id);
+  if (p_.n_probs > 0) {
+    token_probs_value tp;
+    tp.chosen = {id, token_logprob(logits_, id)};
+    tp.top = top_logprobs(logits_, p_.n_probs);
+    out.probs.push_back(std::move(tp));
+  }
+  emit_text(out, stops_->feed(detok_->push(id)));
+  if (stops_->matched()) {
+    out.stop_word = stops_->stop_word();
+    finish(out, stop_reason::stop_string);
+    return;
+  }
+  if (p_.n_predict >= 0 && n_generated_ >= p_.n_predict) {
+    finish(out, stop_reason::length);
+    return;
+  }
+  if (n_past_ >= ctx_.params().n_ctx) {
+    finish(out, stop_reason::context);
+    return;
+  }
+  const int32_t one[1] = {id};
+  status s = ctx_.decode(seq_, one, n_past_, logits_mode::last, logits_);
+  if (!s.ok()) {
+    out.error = s.message();
+    finish(out, stop_reason::error);
+    return;
+  }
+  ++n_past_;
+}
+
+void generator::emit_text(generation_output& out, const std::string& text) {
+  if (text.empty()) return;
+  if (!reasoning_) {
+    out.content += text;
+    return;
+  }
+  reasoning_chunk r = reasoning_->splitter.push(text);
+  out.thinking += r.reasoning;
+  out.content += r.content;
+}
+
+void generator::finish(generation_output& out, stop_reason r) {
+  if (done_) return;
+  if (r != stop_reason::stop_string && r != stop_reason::error) {
+    // Whatever the detokenizer and the stop matcher held back was not a stop string.
+    emit_text(out, stops_->feed(detok_->finish()));
+    if (!stops_->matched()) emit_text(out, stops_->finish());
+    if (stops_->matched()) {
+      out.stop_word = stops_->stop_word();
+      r = stop_reason::stop_string;
+    }
+  }
+  if (reasoning_) {
+    reasoning_chunk tail = reasoning_->splitter.finish();
+    out.thinking += tail.reasoning;
+    out.content += tail.content;
+  }
+  done_ = true;
+  out.done = true;
+  out.reason = r;
+  const auto now = std::chrono::steady_clock::now();
+  if (prompt_done_) stats_.predicted_ms = std::chrono::duration<double, std::milli>(now - t_prompt_done_).count();
+}
+
+}  // namespace r1::engine
