@@ -53,20 +53,25 @@ void reasoning_splitter::step(reasoning_chunk& out, bool final) {
         if (rest.size() >= open_.size() && rest.substr(0, open_.size()) == open_) {
           buf_.erase(0, ws + open_.size());
           state_ = state::thinking;
-          buf_.erase(0, leading_ws(buf_));
+          skip_ws_ = true;
           continue;
         }
         const bool could_be_tag = std::string_view(open_).substr(0, rest.size()) == rest;
         if (could_be_tag && !final) return;  // wait for more (whitespace or a partial tag)
         if (state_ == state::thinking_start) {
-          buf_.erase(0, ws);
           state_ = state::thinking;
+          skip_ws_ = true;
         } else {
           state_ = state::answer;  // no reasoning block: all of it is answer, as written
         }
         continue;
       }
       case state::thinking: {
+        if (skip_ws_) {
+          buf_.erase(0, leading_ws(buf_));
+          if (buf_.empty() && !final) return;
+          skip_ws_ = false;
+        }
         const std::size_t at = buf_.find(close_);
         if (at != std::string::npos) {
           std::string_view r = std::string_view(buf_).substr(0, at);

@@ -44,6 +44,7 @@ class reasoning_splitter {
 
   std::string open_, close_;
   state state_;
+  bool skip_ws_ = false;  // drop whitespace right after the open tag
   std::string buf_;
 };
 
