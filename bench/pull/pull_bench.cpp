@@ -7,6 +7,7 @@
 // r1's pull of the whole model into an empty store (parallel ranges, sha256
 // verified before commit, fsync, rename). Prints one line per run and the ratio
 // of best throughputs (r1 / curl).
+#include <fcntl.h>
 #include <sys/wait.h>
 
 #include <algorithm>
