@@ -343,6 +343,67 @@ float dot_q6_k(int64_t n, const void* w, const void* a) {
 }
 void dot4_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<4>(n, w, a, stride, out); }
 
+// Q2_K: 2-bit values with a 4-bit scale and min per 16; mins folded in via bsums.
+float dot_q2_k(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const block_q2_k*>(w);
+  const auto* y = static_cast<const block_q8_k*>(a);
+  const __m256i m3 = _mm256_set1_epi8(3);
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  __m256 acc = _mm256_setzero_ps(), acc_min = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_lines(x + i, static_cast<int>(sizeof(block_q2_k)));
+    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales));
+    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), m4));
+    const __m256i mins = _mm256_madd_epi16(load256(y[i].bsums), mins16);
+    acc_min = _mm256_fmadd_ps(_mm256_set1_ps(-y[i].d * h2f(x[i].dmin)), _mm256_cvtepi32_ps(mins), acc_min);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = load256(x[i].qs + 32 * h);
+      for (int j = 0; j < 4; ++j) {
+        const int is = 8 * h + 2 * j;
+        const __m256i v = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+        const __m256i p = _mm256_maddubs_epi16(v, load256(y[i].qs + 128 * h + 32 * j));
+        const __m256i s = scale_pair(static_cast<int8_t>(x[i].scales[is] & 15), static_cast<int8_t>(x[i].scales[is + 1] & 15));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(_mm256_add_ps(acc, acc_min));
+}
+
+// Q3_K: values (q + 4) in 0..7 go through maddubs; the −4 comes back via bsums.
+float dot_q3_k(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const block_q3_k*>(w);
+  const auto* y = static_cast<const block_q8_k*>(a);
+  const __m256i m3 = _mm256_set1_epi8(3);
+  const __m256i one = _mm256_set1_epi8(1);
+  __m256 acc = _mm256_setzero_ps(), acc_off = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i) {
+    prefetch_lines(x + i, static_cast<int>(sizeof(block_q3_k)));
+    int8_t sc[16];
+    unpack_scales_q3_k(x[i].scales, sc);
+    const float d = y[i].d * h2f(x[i].d);
+    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+    const __m256i off = _mm256_madd_epi16(load256(y[i].bsums), sc16);
+    acc_off = _mm256_fmadd_ps(_mm256_set1_ps(-4.0f * d), _mm256_cvtepi32_ps(off), acc_off);
+    const __m256i hm = load256(x[i].hmask);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int h = 0; h < 2; ++h) {
+      const __m256i q = load256(x[i].qs + 32 * h);
+      for (int j = 0; j < 4; ++j) {
+        const int is = 8 * h + 2 * j;
+        const __m256i hb = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + j), one), 2);
+        const __m256i v = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3), hb);
+        const __m256i p = _mm256_maddubs_epi16(v, load256(y[i].qs + 128 * h + 32 * j));
+        sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scale_pair(sc[is], sc[is + 1])));
+      }
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum(_mm256_add_ps(acc, acc_off));
+}
+
 void f16_to_f32(const uint16_t* src, float* dst, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load_f16x8(src + i));
@@ -362,7 +423,7 @@ void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
 extern const isa_ops avx2_ops = {
     {
         dot_f32, dot_f16, dot_q4_0, dot_q4_1, nullptr, nullptr, dot_q5_0, dot_q5_1,  // 0..7
-        dot_q8_0, nullptr, nullptr, nullptr, dot_q45_k<false>, dot_q45_k<true>,      // 8..13
+        dot_q8_0, nullptr, dot_q2_k, dot_q3_k, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
         dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,     // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
         dot_bf16, nullptr,                                                           // 30..31
