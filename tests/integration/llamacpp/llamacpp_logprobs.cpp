@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   }
   llama_log_set(quiet_log, nullptr);
   const char* backends = std::getenv("R1_LLAMACPP_BACKENDS");
-  if (backends != nullptr) {
+  if (backends != nullptr && *backends != 0) {
     ggml_backend_load_all_from_path(backends);
   } else {
     ggml_backend_load_all();

@@ -1,0 +1,167 @@
+// The engine against llama.cpp on the same GGUF files, teacher-forced: both evaluate the same
+// token sequence and each position's top-5 log-probabilities are compared (random-weight
+// models have nearly flat logits, so free-running comparisons would mean little).
+//
+// Needs llama.cpp: scripts/llamacpp-build.sh builds the helper r1-llamacpp-logprobs (source in
+// this folder) against llama.cpp from the node-llama-cpp npm package, outside the repository.
+// Point R1_LLAMACPP_DIR at the folder it prints; without it every test here is skipped.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "r1/engine/context.h"
+#include "r1/engine/model.h"
+#include "r1/engine/sampler.h"
+#include "r1/mkmodel/make_model.h"
+#include "r1/test_support/temp_dir.h"
+
+namespace r1::engine {
+namespace {
+
+using json = nlohmann::json;
+
+std::string helper_path() {
+  const char* dir = std::getenv("R1_LLAMACPP_DIR");
+  if (dir == nullptr) return {};
+  std::string p = std::string(dir) + "/bin/r1-llamacpp-logprobs";
+  FILE* f = std::fopen(p.c_str(), "rb");
+  if (f == nullptr) return {};
+  std::fclose(f);
+  return p;
+}
+
+// Runs the helper and parses its JSON: positions[i] = [[id, logprob] x k].
+result<json> llamacpp_logprobs(const std::string& model, const std::string& kv, const std::vector<int32_t>& tokens) {
+  std::string csv;
+  for (size_t i = 0; i < tokens.size(); ++i) csv += (i ? "," : "") + std::to_string(tokens[i]);
+  const std::string cmd = helper_path() + " '" + model + "' " + kv + " 2 5 " + csv + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return io_error("popen");
+  std::string out;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int rc = ::pclose(p);
+  if (rc != 0) return internal_error("llama.cpp helper failed (" + std::to_string(rc) + ")");
+  json j = json::parse(out, nullptr, false);
+  if (j.is_discarded()) return corrupt("helper output is not JSON");
+  return j;
+}
+
+struct compare_result {
+  double max_err = 0;     // over llama.cpp's top-5 tokens at every position
+  double top1_agree = 0;  // fraction of positions with the same most likely token
+};
+
+compare_result compare(const std::string& path, tensor_type kv, const std::string& kv_name, size_t n_tokens,
+                       uint32_t seed) {
+  compare_result r;
+  auto m = model::load({path});
+  EXPECT_TRUE(m.ok()) << m.error().to_string();
+  if (!m.ok()) return r;
+  const uint32_t n_vocab = (*m)->hparams().n_vocab;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(std::min<uint32_t>(n_vocab, 20000)) - 1);
+  std::vector<int32_t> tokens(n_tokens);
+  for (auto& t : tokens) t = d(rng);
+  auto ref = llamacpp_logprobs(path, kv_name, tokens);
+  EXPECT_TRUE(ref.ok()) << ref.error().to_string();
+  if (!ref.ok()) return r;
+  auto ctx = context::create(**m, {.n_ctx = static_cast<int32_t>(std::max<size_t>(n_tokens, 64)),
+                                   .n_seq = 1, .kv_type = kv, .n_threads = 2, .n_batch = 512});
+  EXPECT_TRUE(ctx.ok());
+  std::vector<float> logits;
+  EXPECT_TRUE((*ctx)->decode(0, tokens, 0, logits_mode::all, logits).ok());
+  size_t agree = 0;
+  for (size_t i = 0; i < n_tokens; ++i) {
+    std::span<const float> row(logits.data() + i * n_vocab, n_vocab);
+    const json& top = (*ref)["positions"][i];
+    for (const auto& e : top) {
+      const double theirs = e[1].get<double>();
+      const double ours = token_logprob(row, e[0].get<int32_t>());
+      r.max_err = std::max(r.max_err, std::fabs(ours - theirs));
+    }
+    agree += top_logprobs(row, 1)[0].id == top[0][0].get<int32_t>();
+  }
+  r.top1_agree = static_cast<double>(agree) / static_cast<double>(n_tokens);
+  return r;
+}
+
+std::string make(const test_support::temp_dir& dir, const std::string& arch, const std::string& type,
+                 const std::string& preset, bool yarn = false) {
+  auto s = mkmodel::preset(arch, preset);
+  EXPECT_TRUE(s.ok());
+  mkmodel::model_spec spec = *s;
+  if (preset == "tiny") {
+    spec.n_layer = 3;
+    spec.n_embd = 256;
+    spec.n_head = 4;
+    spec.n_head_kv = 2;
+    spec.n_ff = 512;
+    spec.n_ctx = 4096;
+  }
+  spec.type = type;
+  spec.seed = 21;
+  if (arch == "llama") spec.rope_freqs = true;
+  if (yarn) {
+    spec.yarn_factor = 4;
+    spec.yarn_orig_ctx = 1024;
+  }
+  const std::string path = dir / (arch + "-" + type + (yarn ? "-yarn" : "") + ".gguf");
+  auto w = mkmodel::write_model(spec, path);
+  EXPECT_TRUE(w.ok()) << w.error().to_string();
+  return path;
+}
+
+class llamacpp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (helper_path().empty()) {
+      GTEST_SKIP() << "llama.cpp helper not found: run scripts/llamacpp-build.sh and set R1_LLAMACPP_DIR";
+    }
+  }
+};
+
+TEST_F(llamacpp, f32_models_with_f32_cache_agree_within_0_02_nat) {
+  test_support::temp_dir dir("llamacpp-f32");
+  for (const std::string arch : {"qwen2", "llama", "qwen3"}) {
+    const compare_result r = compare(make(dir, arch, "F32", "tiny"), tensor_type::f32, "f32", 128, 1);
+    std::printf("%s F32: max |Δlogprob| %.3g over top-5, top-1 agreement %.3f\n", arch.c_str(), r.max_err, r.top1_agree);
+    EXPECT_LT(r.max_err, 0.02) << arch;
+  }
+}
+
+TEST_F(llamacpp, yarn_scaled_qwen3_agrees) {
+  test_support::temp_dir dir("llamacpp-yarn");
+  const compare_result r = compare(make(dir, "qwen3", "F32", "tiny", true), tensor_type::f32, "f32", 128, 2);
+  std::printf("qwen3 F32 YaRN: max |Δlogprob| %.3g\n", r.max_err);
+  EXPECT_LT(r.max_err, 0.02);
+}
+
+TEST_F(llamacpp, q8_0_models_with_f16_cache_agree_within_0_15_nat) {
+  test_support::temp_dir dir("llamacpp-q8");
+  for (const std::string arch : {"qwen2", "llama", "qwen3"}) {
+    const compare_result r = compare(make(dir, arch, "Q8_0", "tiny"), tensor_type::f16, "f16", 128, 3);
+    std::printf("%s Q8_0: max |Δlogprob| %.3g, top-1 agreement %.3f\n", arch.c_str(), r.max_err, r.top1_agree);
+    EXPECT_LT(r.max_err, 0.15) << arch;
+  }
+}
+
+// The real R1-Distill-Qwen-1.5B shape (1536 wide, 28 layers, 151936 tokens) at Q4_K_M.
+// Heavy (a ~1 GB file): only when R1_LLAMACPP_LARGE=1.
+TEST_F(llamacpp, q4_k_m_of_the_real_1_5b_shape_agrees_on_top1_over_512_positions) {
+  if (std::getenv("R1_LLAMACPP_LARGE") == nullptr) GTEST_SKIP() << "set R1_LLAMACPP_LARGE=1 to run";
+  test_support::temp_dir dir("llamacpp-1.5b");
+  const compare_result r = compare(make(dir, "qwen2", "Q4_K_M", "1.5b"), tensor_type::f16, "f16", 512, 4);
+  std::printf("qwen2 1.5B Q4_K_M: max |Δlogprob| %.3g, top-1 agreement %.4f\n", r.max_err, r.top1_agree);
+  EXPECT_GE(r.top1_agree, 0.99);
+}
+
+}  // namespace
+}  // namespace r1::engine
