@@ -47,9 +47,10 @@ int main(int argc, char** argv) {
   r1::config cfg(r1::daemon::daemon_option_specs());
   CLI::App app{"r1d: the r1 model daemon (Ollama- and OpenAI-compatible HTTP API)"};
   std::string config_path = env_or("R1_CONFIG");
-  bool print_config = false;
+  bool print_config = false, options_markdown = false;
   app.add_option("--config", config_path, "configuration file (key = value lines; env R1_CONFIG)");
   app.add_flag("--print-config", print_config, "print the effective configuration and exit");
+  app.add_flag("--options-markdown", options_markdown, "print the options table as Markdown (for the docs) and exit");
   std::map<std::string, std::string> flag_values;
   for (const auto& spec : cfg.specs()) {
     std::string flag = "--" + spec.name;
@@ -60,6 +61,16 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  if (options_markdown) {
+    std::cout << "| option | flag | environment | default | meaning |\n|---|---|---|---|---|\n";
+    for (const auto& spec : cfg.specs()) {
+      std::string flag = "--" + spec.name;
+      for (auto& c : flag) if (c == '_') c = '-';
+      std::cout << "| `" << spec.name << "` | `" << flag << "` | `" << spec.env << "` | `" << spec.default_value
+                << "` | " << spec.help << " |\n";
+    }
+    return 0;
   }
   if (!config_path.empty()) {
     if (auto st = cfg.load_file(config_path); !st.ok()) {
