@@ -7,8 +7,10 @@
 
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_epi32() (a self-initialised
 // variable) as the unused merge source, which trips this warning at every use.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
 
 #include "blocks.h"
 
