@@ -22,6 +22,13 @@ inline void prefetch_lines(const void* p, int bytes) {
 
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
+// Column k of a multi-column call starts a_stride bytes after column k-1.
+template <typename B>
+inline const B* column(const void* a, size_t a_stride, int k) {
+  return reinterpret_cast<const B*>(static_cast<const uint8_t*>(a) + static_cast<size_t>(k) * a_stride);
+}
+
+
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -60,51 +67,15 @@ inline __m256i fifth_bits_32(const uint8_t* p) {
   return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-float dot_f32(int64_t n, const void* w, const void* a) {
-  const float* x = static_cast<const float*>(w);
-  const float* y = static_cast<const float*>(a);
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    prefetch_lines(x + i, 128);
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), s1);
-    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), s2);
-    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), s3);
-  }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), s0);
-  float sum = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-  for (; i < n; ++i) sum += x[i] * y[i];
-  return sum;
-}
-
+inline __m256 load_f32x8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load_f16x8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
-
-float dot_f16(int64_t n, const void* w, const void* a) {
-  const uint16_t* x = static_cast<const uint16_t*>(w);
-  const uint16_t* y = static_cast<const uint16_t*>(a);
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    prefetch_lines(x + i, 64);
-    s0 = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), s0);
-    s1 = _mm256_fmadd_ps(load_f16x8(x + i + 8), load_f16x8(y + i + 8), s1);
-    s2 = _mm256_fmadd_ps(load_f16x8(x + i + 16), load_f16x8(y + i + 16), s2);
-    s3 = _mm256_fmadd_ps(load_f16x8(x + i + 24), load_f16x8(y + i + 24), s3);
-  }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), s0);
-  float sum = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-  for (; i < n; ++i) sum += h2f(x[i]) * h2f(y[i]);
-  return sum;
-}
-
 inline __m256 load_bf16x8(const uint16_t* p) {
   const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
-
+inline float f32_value(float v) { return v; }
 inline float bf2f(uint16_t h) {
   const uint32_t u = static_cast<uint32_t>(h) << 16;
   float f;
@@ -112,26 +83,50 @@ inline float bf2f(uint16_t h) {
   return f;
 }
 
-float dot_bf16(int64_t n, const void* w, const void* a) {
-  const uint16_t* x = static_cast<const uint16_t*>(w);
-  const uint16_t* y = static_cast<const uint16_t*>(a);
-  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+// F32 / F16 / BF16 rows against NC columns of the same type; NC = 1 is the dot.
+template <typename T, int NC, typename L, typename C>
+void float_cols(int64_t n, const T* x, const void* a, size_t a_stride, float* out, L load8, C to_f32) {
+  __m256 s0[NC], s1[NC];
+  for (int k = 0; k < NC; ++k) s0[k] = s1[k] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    prefetch_lines(x + i, 32);
-    s0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i), s0);
-    s1 = _mm256_fmadd_ps(load_bf16x8(x + i + 8), load_bf16x8(y + i + 8), s1);
+    prefetch_lines(x + i, static_cast<int>(16 * sizeof(T)));
+    const __m256 w0 = load8(x + i), w1 = load8(x + i + 8);
+    for (int k = 0; k < NC; ++k) {
+      const T* y = column<T>(a, a_stride, k);
+      s0[k] = _mm256_fmadd_ps(w0, load8(y + i), s0[k]);
+      s1[k] = _mm256_fmadd_ps(w1, load8(y + i + 8), s1[k]);
+    }
   }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i), s0);
-  float sum = hsum(_mm256_add_ps(s0, s1));
-  for (; i < n; ++i) sum += bf2f(x[i]) * bf2f(y[i]);
-  return sum;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 w0 = load8(x + i);
+    for (int k = 0; k < NC; ++k) s0[k] = _mm256_fmadd_ps(w0, load8(column<T>(a, a_stride, k) + i), s0[k]);
+  }
+  for (int k = 0; k < NC; ++k) {
+    const T* y = column<T>(a, a_stride, k);
+    float sum = hsum(_mm256_add_ps(s0[k], s1[k]));
+    for (int64_t j = i; j < n; ++j) sum += to_f32(x[j]) * to_f32(y[j]);
+    out[k] = sum;
+  }
 }
 
-// Column k of a multi-column call starts a_stride bytes after column k-1.
-template <typename B>
-inline const B* column(const void* a, size_t a_stride, int k) {
-  return reinterpret_cast<const B*>(static_cast<const uint8_t*>(a) + static_cast<size_t>(k) * a_stride);
+template <int NC>
+void f32_cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  float_cols<float, NC>(n, static_cast<const float*>(w), a, stride, out, load_f32x8, f32_value);
+}
+template <int NC>
+void f16_cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  float_cols<uint16_t, NC>(n, static_cast<const uint16_t*>(w), a, stride, out, load_f16x8, h2f);
+}
+template <int NC>
+void bf16_cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  float_cols<uint16_t, NC>(n, static_cast<const uint16_t*>(w), a, stride, out, load_bf16x8, bf2f);
+}
+template <void (*F)(int64_t, const void*, const void*, size_t, float*)>
+float one_column(int64_t n, const void* w, const void* a) {
+  float out;
+  F(n, w, a, 0, &out);
+  return out;
 }
 
 // Q8_0 / Q4_0 weights against NC Q8_0 columns; NC = 1 is the plain dot.
@@ -422,16 +417,19 @@ void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
 
 extern const isa_ops avx2_ops = {
     {
-        dot_f32, dot_f16, dot_q4_0, dot_q4_1, nullptr, nullptr, dot_q5_0, dot_q5_1,  // 0..7
+        one_column<f32_cols<1>>, one_column<f16_cols<1>>, dot_q4_0, dot_q4_1, nullptr, nullptr, dot_q5_0,
+        dot_q5_1,  // 0..7
         dot_q8_0, nullptr, dot_q2_k, dot_q3_k, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
         dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,     // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
-        dot_bf16, nullptr,                                                           // 30..31
+        one_column<bf16_cols<1>>, nullptr,                                           // 30..31
     },
     {
-        nullptr, nullptr, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
+        f32_cols<4>, f16_cols<4>, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
         dot4_q8_0, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
-        dot4_q6_k,                                                                   // 14
+        dot4_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
+        bf16_cols<4>, nullptr,                                                       // 30..31
     },
     f16_to_f32,
     f32_to_f16,

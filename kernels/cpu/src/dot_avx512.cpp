@@ -27,6 +27,13 @@ inline void prefetch_lines(const void* p, int bytes) {
 }
 
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+// Column k of a multi-column call starts a_stride bytes after column k-1.
+template <typename B>
+inline const B* column(const void* a, size_t a_stride, int k) {
+  return reinterpret_cast<const B*>(static_cast<const uint8_t*>(a) + static_cast<size_t>(k) * a_stride);
+}
+
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 inline __m512i load512(const void* p) { return _mm512_loadu_si512(p); }
 inline __m512i concat(__m256i lo, __m256i hi) { return _mm512_inserti64x4(_mm512_zextsi256_si512(lo), hi, 1); }
@@ -38,68 +45,57 @@ inline float bf2f(uint16_t h) {
   return f;
 }
 
-float dot_f32(int64_t n, const void* w, const void* a) {
-  const float* x = static_cast<const float*>(w);
-  const float* y = static_cast<const float*>(a);
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    prefetch_lines(x + i, 256);
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(y + i + 16), s1);
-    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 32), _mm512_loadu_ps(y + i + 32), s2);
-    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 48), _mm512_loadu_ps(y + i + 48), s3);
-  }
-  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i), s0);
-  if (i < n) {  // masked tail: lanes past n load as zero
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i), s1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
+inline __m512 load_f32x16(const float* p) { return _mm512_loadu_ps(p); }
 inline __m512 load_f16x16(const uint16_t* p) { return _mm512_cvtph_ps(load256(p)); }
-
-float dot_f16(int64_t n, const void* w, const void* a) {
-  const uint16_t* x = static_cast<const uint16_t*>(w);
-  const uint16_t* y = static_cast<const uint16_t*>(a);
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    prefetch_lines(x + i, 128);
-    s0 = _mm512_fmadd_ps(load_f16x16(x + i), load_f16x16(y + i), s0);
-    s1 = _mm512_fmadd_ps(load_f16x16(x + i + 16), load_f16x16(y + i + 16), s1);
-    s2 = _mm512_fmadd_ps(load_f16x16(x + i + 32), load_f16x16(y + i + 32), s2);
-    s3 = _mm512_fmadd_ps(load_f16x16(x + i + 48), load_f16x16(y + i + 48), s3);
-  }
-  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load_f16x16(x + i), load_f16x16(y + i), s0);
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    const __m512 xv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, x + i));
-    const __m512 yv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, y + i));
-    s1 = _mm512_fmadd_ps(xv, yv, s1);
-  }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
-
 inline __m512 load_bf16x16(const uint16_t* p) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(load256(p)), 16));
 }
+inline float f32_value(float v) { return v; }
 
-float dot_bf16(int64_t n, const void* w, const void* a) {
-  const uint16_t* x = static_cast<const uint16_t*>(w);
-  const uint16_t* y = static_cast<const uint16_t*>(a);
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0;
+// F32 / F16 / BF16 rows against NC columns of the same type; NC = 1 is the dot.
+template <typename T, int NC, typename L, typename C>
+void float_cols(int64_t n, const T* x, const void* a, size_t a_stride, float* out, L load16, C to_f32) {
+  __m512 s0[NC], s1[NC];
+  for (int k = 0; k < NC; ++k) s0[k] = s1[k] = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    prefetch_lines(x + i, 64);
-    s0 = _mm512_fmadd_ps(load_bf16x16(x + i), load_bf16x16(y + i), s0);
-    s1 = _mm512_fmadd_ps(load_bf16x16(x + i + 16), load_bf16x16(y + i + 16), s1);
+    prefetch_lines(x + i, static_cast<int>(32 * sizeof(T)));
+    const __m512 w0 = load16(x + i), w1 = load16(x + i + 16);
+    for (int k = 0; k < NC; ++k) {
+      const T* y = column<T>(a, a_stride, k);
+      s0[k] = _mm512_fmadd_ps(w0, load16(y + i), s0[k]);
+      s1[k] = _mm512_fmadd_ps(w1, load16(y + i + 16), s1[k]);
+    }
   }
-  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(load_bf16x16(x + i), load_bf16x16(y + i), s0);
-  float sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-  for (; i < n; ++i) sum += bf2f(x[i]) * bf2f(y[i]);
-  return sum;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 w0 = load16(x + i);
+    for (int k = 0; k < NC; ++k) s0[k] = _mm512_fmadd_ps(w0, load16(column<T>(a, a_stride, k) + i), s0[k]);
+  }
+  for (int k = 0; k < NC; ++k) {
+    const T* y = column<T>(a, a_stride, k);
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(s0[k], s1[k]));
+    for (int64_t j = i; j < n; ++j) sum += to_f32(x[j]) * to_f32(y[j]);
+    out[k] = sum;
+  }
+}
+
+template <int NC>
+void f32_cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  float_cols<float, NC>(n, static_cast<const float*>(w), a, stride, out, load_f32x16, f32_value);
+}
+template <int NC>
+void f16_cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  float_cols<uint16_t, NC>(n, static_cast<const uint16_t*>(w), a, stride, out, load_f16x16, h2f);
+}
+template <int NC>
+void bf16_cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  float_cols<uint16_t, NC>(n, static_cast<const uint16_t*>(w), a, stride, out, load_bf16x16, bf2f);
+}
+template <void (*F)(int64_t, const void*, const void*, size_t, float*)>
+float one_column(int64_t n, const void* w, const void* a) {
+  float out;
+  F(n, w, a, 0, &out);
+  return out;
 }
 
 // AVX512_BF16: vdpbf16ps multiplies bf16 pairs and accumulates in f32.
@@ -117,12 +113,6 @@ float dot_bf16_dp(int64_t n, const void* w, const void* a) {
   float sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
   for (; i < n; ++i) sum += bf2f(x[i]) * bf2f(y[i]);
   return sum;
-}
-
-// Column k of a multi-column call starts a_stride bytes after column k-1.
-template <typename B>
-inline const B* column(const void* a, size_t a_stride, int k) {
-  return reinterpret_cast<const B*>(static_cast<const uint8_t*>(a) + static_cast<size_t>(k) * a_stride);
 }
 
 inline float hsum256(__m256 v) { return _mm512_reduce_add_ps(_mm512_zextps256_ps512(v)); }
@@ -304,16 +294,19 @@ void dot4_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* ou
 
 extern const isa_ops avx512_ops = {
     {
-        dot_f32, dot_f16, dot_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,   // 0..7
+        one_column<f32_cols<1>>, one_column<f16_cols<1>>, dot_q4_0, nullptr, nullptr, nullptr, nullptr,
+        nullptr,  // 0..7
         dot_q8_0, nullptr, nullptr, nullptr, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
         dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,   // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 22..29
-        dot_bf16, nullptr,                                                         // 30..31
+        one_column<bf16_cols<1>>, nullptr,                                         // 30..31
     },
     {
-        nullptr, nullptr, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
+        f32_cols<4>, f16_cols<4>, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
         dot4_q8_0, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
-        dot4_q6_k,                                                                   // 14
+        dot4_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
+        bf16_cols<4>, nullptr,                                                       // 30..31
     },
     nullptr,
     nullptr,
