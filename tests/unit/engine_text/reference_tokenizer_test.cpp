@@ -81,7 +81,7 @@ std::string distill_tokenizer_json() {
   return j.dump();
 }
 
-std::unique_ptr<tokenizer> load(const std::string& name) {
+std::unique_ptr<tokenizer> build(const std::string& name) {
   std::string tj, cfg, pre;
   if (name == "r1_distill_qwen") {
     tj = distill_tokenizer_json();
@@ -112,6 +112,14 @@ std::string printable(const std::string& s) {
   return out;
 }
 
+// Each vocabulary is loaded once per run (they are 8-11 MB of JSON).
+const tokenizer* load(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<tokenizer>> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, build(name)).first;
+  return it->second.get();
+}
+
 class reference_tokenizer : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(reference_tokenizer, same_ids_as_reference_on_corpus) {
@@ -122,7 +130,7 @@ TEST_P(reference_tokenizer, same_ids_as_reference_on_corpus) {
   ASSERT_TRUE(d.ids.contains(name));
   const json& ref = d.ids[name];
   ASSERT_EQ(ref.size(), d.corpus.size());
-  auto tok = load(name);
+  const tokenizer* tok = load(name);
   ASSERT_NE(tok, nullptr);
   std::size_t mismatches = 0;
   for (std::size_t i = 0; i < d.corpus.size(); ++i) {
@@ -139,7 +147,7 @@ TEST_P(reference_tokenizer, same_ids_as_reference_on_corpus) {
 TEST_P(reference_tokenizer, round_trip_of_valid_utf8) {
   const reference_data& d = data();
   if (!d.skip_reason.empty()) GTEST_SKIP() << d.skip_reason;
-  auto tok = load(GetParam());
+  const tokenizer* tok = load(GetParam());
   ASSERT_NE(tok, nullptr);
   std::size_t checked = 0;
   for (const std::string& text : d.corpus) {
@@ -162,7 +170,7 @@ INSTANTIATE_TEST_SUITE_P(vocabularies, reference_tokenizer,
 TEST(reference_tokenizer_speed, hundred_kilobytes_well_under_a_second) {
   const reference_data& d = data();
   if (!d.skip_reason.empty()) GTEST_SKIP() << d.skip_reason;
-  auto tok = load("qwen3");
+  auto tok = build("qwen3");  // a fresh one: its word cache starts empty
   ASSERT_NE(tok, nullptr);
   std::string text;
   for (std::size_t i = 0; text.size() < 100 * 1024; ++i) text += d.corpus[i % d.corpus.size()] + "\n";
