@@ -53,7 +53,7 @@ void run_case(const att_case& c) {
   for (int64_t i = 0; i < c.n_q; ++i) {
     for (int h = 0; h < c.n_head; ++h) {
       const int hk = h / (c.n_head / c.n_head_kv);
-      const int64_t vis = c.causal ? std::min(c.n_kv, c.q_pos0 + i + 1) : c.n_kv;
+      const int64_t vis = std::max<int64_t>(0, c.causal ? std::min(c.n_kv, c.q_pos0 + i + 1) : c.n_kv);
       std::vector<double> s(static_cast<size_t>(vis));
       double mx = -INFINITY;
       for (int64_t j = 0; j < vis; ++j) {
@@ -96,9 +96,14 @@ TEST(Attention, MixedCacheTypesNonCausal) {
   run_case({tensor_type::f16, tensor_type::f32, 3, 3, 32, 32, 4, 65, 0, false, 3e-3});
 }
 
-TEST(Attention, QueryBeforeAnyKeySeesNothingCausalPrefix) {
-  // q_pos0 beyond n_kv is capped; a prompt batch at 0.. sees a growing prefix.
+TEST(Attention, CausalPrefixGrowsWithTheQueryPosition) {
+  // A prompt batch at positions 0..4 sees keys 0..i.
   run_case({tensor_type::f32, tensor_type::f32, 2, 1, 32, 32, 5, 5, 0, true, 2e-5});
+}
+
+TEST(Attention, QueriesThatSeeNoKeyGetZerosAndLateQueriesAreCapped) {
+  // Positions -2, -1 see nothing; 0.. see growing prefixes; positions past n_kv see all keys.
+  run_case({tensor_type::f16, tensor_type::f16, 2, 2, 32, 32, 12, 8, -2, true, 3e-3});
 }
 
 }  // namespace

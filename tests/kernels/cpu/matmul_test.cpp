@@ -82,6 +82,27 @@ TEST(Matmul, MatchesFloat64AndIsThreadInvariant) {
   ASSERT_TRUE(set_kernel_path("auto").ok());
 }
 
+// Quantizing once and reusing the activations for several matrices (q/k/v) gives
+// the same result as matmul.
+TEST(Matmul, QuantizedActivationsAreReusable) {
+  std::mt19937 rng(23);
+  const int64_t cols = 512, n = 6;
+  const auto x = test::random_floats(rng, cols * n);
+  thread_pool pool(2);
+  scratch s;
+  const tensor_type vt = vec_dot_type(tensor_type::q4_k);
+  std::vector<uint8_t> xq(row_size(vt, cols) * n);
+  quantize_columns(vt, x.data(), n, cols, cols, xq.data(), pool);
+  for (int64_t rows : {24, 40}) {
+    const auto w = test::random_blocks(rng, tensor_type::q4_k, rows * cols);
+    const matrix_view mv{tensor_type::q4_k, rows, cols, w.data(), 0};
+    std::vector<float> y1(rows * n), y2(rows * n);
+    matmul(mv, x.data(), n, cols, y1.data(), rows, pool, s);
+    matmul_quantized(mv, xq.data(), n, row_size(vt, cols), y2.data(), rows, pool);
+    EXPECT_EQ(y1, y2);
+  }
+}
+
 // Batches use 4-column kernels where a path has them; every column must still be
 // bit-identical to the single-column (decode) result.
 TEST(Matmul, DecodeEqualsBatchColumnOnEveryPath) {
