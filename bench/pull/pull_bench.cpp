@@ -1,13 +1,14 @@
 // Pull throughput against a loopback docker-registry, compared with curl
 // fetching the same blob URL in the same run.
 //
-//   bench_pull [size-MiB=1024] [rounds=3] [parallel-parts=8]
+//   bench_pull [size-MiB=1024] [rounds=3] [parallel-parts=8] [-v]
 //
 // Each round: `curl -o file <blob URL>` (one stream, no verification), then
 // r1's pull of the whole model into an empty store (parallel ranges, sha256
 // verified before commit, fsync, rename). Prints one line per run and the ratio
 // of best throughputs (r1 / curl).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "r1/base/log.h"
 #include "r1/base/raii.h"
 #include "r1/registry/registry_client.h"
 #include "r1/test_support/registry_fixture.h"
@@ -27,6 +29,12 @@ using namespace r1::registry;
 namespace fs = std::filesystem;
 
 namespace {
+
+double cpu_s(int who) {
+  rusage u{};
+  ::getrusage(who, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -59,6 +67,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   const int parallel = argc > 3 ? std::atoi(argv[3]) : 8;
   const uint64_t size = mib << 20;
+  if (argc > 4 && std::string(argv[4]) == "-v") r1::set_log_level(r1::log_level::debug);
   auto reg = r1::test_support::registry_fixture::start();
   if (!reg.ok()) die(reg.error().to_string());
   r1::test_support::temp_dir dir("bench-pull");
@@ -79,9 +88,11 @@ int main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r) {
     const std::string out = dir / "curl.out";
     const std::string cmd = "curl -sS --fail -o " + out + " " + url;
+    double c0 = cpu_s(RUSAGE_CHILDREN);
     double t0 = now_s();
     if (std::system(cmd.c_str()) != 0) die("curl failed: " + cmd);
     double tc = now_s() - t0;
+    double curl_cpu = cpu_s(RUSAGE_CHILDREN) - c0;
     fs::remove(out);
     best_curl = std::min(best_curl, tc);
 
@@ -91,13 +102,15 @@ int main(int argc, char** argv) {
     client_options o;
     o.max_parallel_parts = parallel;
     registry_client puller(**dst, o);
+    c0 = cpu_s(RUSAGE_SELF);
     t0 = now_s();
     auto m = puller.pull(name, nullptr);
     double tr = now_s() - t0;
+    double r1_cpu = cpu_s(RUSAGE_SELF) - c0;
     if (!m.ok()) die(m.error().to_string());
     best_r1 = std::min(best_r1, tr);
-    std::printf("round %d: curl %.3f s (%.0f MiB/s)   r1 pull %.3f s (%.0f MiB/s, verified)\n", r, tc, mib / tc, tr,
-                mib / tr);
+    std::printf("round %d: curl %.3f s (%.0f MiB/s, cpu %.2f s)   r1 pull %.3f s (%.0f MiB/s, verified, cpu %.2f s)\n", r,
+                tc, mib / tc, curl_cpu, tr, mib / tr, r1_cpu);
     dst->reset();
     fs::remove_all(dst_dir);
   }
