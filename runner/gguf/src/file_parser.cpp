@@ -193,6 +193,8 @@ struct parser {
       return fail("unsupported GGUF version " + std::to_string(st.version) + " (expected 2 or 3)");
     uint64_t n_tensors, n_kv;
     if (!cur.read(&n_tensors) || !cur.read(&n_kv)) return fail("truncated header counts");
+    if (n_kv > k_max_kv_count) return fail("metadata count " + std::to_string(n_kv) + " exceeds 2^20");
+    if (n_tensors > k_max_tensor_count) return fail("tensor count " + std::to_string(n_tensors) + " exceeds 2^20");
     if (n_kv > cur.remaining() / k_min_kv_bytes)
       return fail("metadata count " + std::to_string(n_kv) + " cannot fit in the " +
                   std::to_string(cur.remaining()) + " bytes left");

@@ -202,6 +202,10 @@ TEST(GgufReader, RejectsBadHeaders) {
   expect_corrupt(raw_gguf().header(0, 0, 0x03000000), "byte-swapped");
   expect_corrupt(raw_gguf().header(0, 1ull << 60), "metadata count");
   expect_corrupt(raw_gguf().header(1ull << 60, 0), "tensor count");
+  expect_corrupt(raw_gguf().header(0, 1000).zeros(100), "metadata count 1000 cannot fit in the 100 bytes left");
+  expect_corrupt(raw_gguf().header(10, 0).zeros(100), "tensor count 10 cannot fit");
+  expect_corrupt(raw_gguf().header(0, (1ull << 20) + 1), "exceeds 2^20");
+  expect_corrupt(raw_gguf().header((1ull << 20) + 1, 0), "exceeds 2^20");
   expect_corrupt(raw_gguf().u32(0x46554747), "truncated version");
 }
 

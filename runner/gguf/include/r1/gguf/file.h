@@ -38,6 +38,10 @@ inline constexpr uint32_t k_max_dims = 4;
 inline constexpr size_t k_max_name_length = 63;  // tensor names are < 64 bytes (GGML_MAX_NAME)
 inline constexpr uint64_t k_max_string_length = uint64_t{1} << 30;
 inline constexpr uint64_t k_max_array_length = uint64_t{1} << 30;
+// Caps on entry counts: real files have tens of keys and at most a few thousand
+// tensors; the caps bound the memory a hostile header can make the parser use.
+inline constexpr uint64_t k_max_kv_count = uint64_t{1} << 20;
+inline constexpr uint64_t k_max_tensor_count = uint64_t{1} << 20;
 
 struct tensor_info {
   std::string_view name;
