@@ -18,7 +18,7 @@ struct att_case {
   double tol;  // absolute, values are O(1)
 };
 
-void run_case(const att_case& c) {
+void run_case(const att_case& c, int threads = 2, std::vector<float>* result = nullptr) {
   std::mt19937 rng(41);
   const auto q = test::random_floats(rng, c.n_q * c.n_head * c.dk);
   const auto kf = test::random_floats(rng, c.n_kv * c.n_head_kv * c.dk);
@@ -47,8 +47,9 @@ void run_case(const att_case& c) {
   a.scale = 1.0f / std::sqrt(static_cast<float>(c.dk));
   a.k = {c.kt, kc.data(), krow * c.n_head_kv, krow};
   a.v = {c.vt, vc.data(), vrow * c.n_head_kv, vrow};
-  thread_pool pool(2);
+  thread_pool pool(threads);
   attention(a, pool);
+  if (result) *result = out;
 
   for (int64_t i = 0; i < c.n_q; ++i) {
     for (int h = 0; h < c.n_head; ++h) {
@@ -104,6 +105,21 @@ TEST(Attention, CausalPrefixGrowsWithTheQueryPosition) {
 TEST(Attention, QueriesThatSeeNoKeyGetZerosAndLateQueriesAreCapped) {
   // Positions -2, -1 see nothing; 0.. see growing prefixes; positions past n_kv see all keys.
   run_case({tensor_type::f16, tensor_type::f16, 2, 2, 32, 32, 12, 8, -2, true, 3e-3});
+}
+
+// Absorbed-MLA decode shape: 16 heads on one KV head of 576/512 dims, a cache long
+// enough that the key range is split into chunks and merged.
+TEST(Attention, MlaShapeSplitKeysMatchesReference) {
+  run_case({tensor_type::f16, tensor_type::f16, 16, 1, 576, 512, 1, 1100, 1099, true, 3e-3});
+}
+
+TEST(Attention, ResultsDoNotDependOnTheThreadCount) {
+  const att_case c{tensor_type::f16, tensor_type::f16, 12, 2, 128, 128, 1, 1500, 1499, true, 3e-3};
+  std::vector<float> one, three;
+  run_case(c, 1, &one);
+  run_case(c, 3, &three);
+  ASSERT_EQ(one.size(), three.size());
+  for (size_t i = 0; i < one.size(); ++i) ASSERT_EQ(one[i], three[i]) << i;
 }
 
 }  // namespace
