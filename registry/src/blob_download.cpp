@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -115,6 +116,13 @@ status downloader::open_partial() {
     R1_LOG(info, "registry") << "resuming " << target_.blob.digest << " at " << completed_bytes() << " of "
                              << target_.blob.size << " bytes";
     return {};
+  }
+  struct statvfs fs_info;
+  if (::fstatvfs(fd_.get(), &fs_info) == 0) {
+    const uint64_t free_bytes = static_cast<uint64_t>(fs_info.f_bavail) * fs_info.f_frsize;
+    if (free_bytes < target_.blob.size)
+      return resource_exhausted("blob " + target_.blob.digest + " needs " + std::to_string(target_.blob.size) +
+                                " bytes, only " + std::to_string(free_bytes) + " are free in " + store_.dir());
   }
   if (::ftruncate(fd_.get(), 0) != 0 || ::ftruncate(fd_.get(), static_cast<off_t>(target_.blob.size)) != 0)
     return errno_status("size " + partial_path_, errno);

@@ -223,7 +223,9 @@ result<prune_report> model_store::prune(int64_t grace_seconds) {
     const std::string path = it->path().string();
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (static_cast<int64_t>(st.st_mtime) > cutoff) continue;
+    // ctime too: a hard-linked local GGUF keeps its old mtime, but link() and
+    // rename() update the inode's ctime, so a fresh import is not pruned.
+    if (std::max<int64_t>(st.st_mtime, st.st_ctime) > cutoff) continue;
     bool committed = name.size() == 71 && is_valid_digest("sha256:" + name.substr(7)) && name.compare(0, 7, "sha256-") == 0;
     if (committed) {
       if (used.count("sha256:" + name.substr(7))) continue;
@@ -295,6 +297,18 @@ result<manifest> model_store::create_model(const model_name& name, const std::ve
   m.config.size = cfg_bytes.size();
   R1_RETURN_IF_ERROR(write_manifest(name, m.serialize()));
   return m;
+}
+
+status model_store::verify(const model_name& name) const {
+  R1_ASSIGN_OR_RETURN(manifest m, read_manifest(name));
+  for (const auto& d : m.blobs()) {
+    R1_ASSIGN_OR_RETURN(std::string path, blobs_.path_for(d.digest));
+    auto actual = sha256_of_file(path);
+    if (!actual.ok()) return actual.error().with_context("verify " + name.display());
+    if (*actual != d.digest)
+      return corrupt("verify " + name.display() + ": blob " + d.digest + " now hashes to " + *actual);
+  }
+  return {};
 }
 
 result<descriptor> model_store::import_local_gguf(const std::string& path) {

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <gtest/gtest.h>
 
 #include "r1/base/raii.h"
@@ -122,6 +123,16 @@ TEST(model_store, create_list_show_copy_remove) {
   EXPECT_NE(shown->config_bytes.find("diff_ids"), std::string::npos);
   EXPECT_EQ(read_file(shown->layer_paths[0]).value(), weights);
 
+  ASSERT_TRUE(store->verify(a).ok());
+  {  // damage the template blob in place: verify must notice
+    const std::string tpath = shown->layer_paths[1];
+    ASSERT_TRUE(write_file_atomic(tpath, "{{ .Evil }}").ok());
+    auto v = store->verify(a);
+    EXPECT_EQ(v.code(), error_code::corrupt);
+    EXPECT_NE(v.message().find(m->layers[1].digest), std::string::npos) << v.message();
+    ASSERT_TRUE(write_file_atomic(tpath, "{{ .Prompt }}").ok());
+  }
+
   const model_name b = name_of("mine/r1:copy");
   ASSERT_TRUE(store->copy(a, b).ok());
   EXPECT_EQ(store->read_manifest_bytes(b).value(), store->read_manifest_bytes(a).value());
@@ -140,6 +151,8 @@ TEST(model_store, local_gguf_import_is_a_hard_link) {
   temp_dir d("store");
   auto store = open_store(d);
   ASSERT_TRUE(write_file_atomic(d / "big.gguf", fake_gguf(4 << 20, 3)).ok());
+  struct utimbuf two_hours_ago{time(nullptr) - 7200, time(nullptr) - 7200};
+  ASSERT_EQ(::utime((d / "big.gguf").c_str(), &two_hours_ago), 0);
   auto layer = store->import_local_gguf(d / "big.gguf");
   ASSERT_TRUE(layer.ok()) << layer.error().to_string();
   struct stat src, blob;
@@ -147,6 +160,9 @@ TEST(model_store, local_gguf_import_is_a_hard_link) {
   ASSERT_EQ(::stat(store->blobs().path_for(layer->digest).value().c_str(), &blob), 0);
   EXPECT_EQ(src.st_ino, blob.st_ino) << "the blob should share the file's storage, not copy it";
   EXPECT_EQ(src.st_nlink, 2u);
+  // Not yet referenced by a manifest, and its mtime is old: the link is fresh, so prune keeps it.
+  ASSERT_TRUE(store->prune(3600).ok());
+  EXPECT_TRUE(store->blobs().has(layer->digest));
   ASSERT_TRUE(write_file_atomic(d / "not.gguf", "hello").ok());
   auto bad = store->import_local_gguf(d / "not.gguf");
   ASSERT_FALSE(bad.ok());
@@ -181,17 +197,15 @@ TEST(model_store, prune_respects_references_and_grace) {
   ASSERT_TRUE(young.ok());
   EXPECT_TRUE(young->removed_blobs.empty());
   EXPECT_TRUE(young->removed_partials.empty());
-  // Age everything by two hours.
-  for (auto& e : fs::directory_iterator(store->blobs().dir())) {
-    struct utimbuf t{time(nullptr) - 7200, time(nullptr) - 7200};
-    ::utime(e.path().c_str(), &t);
-  }
+  // Age is max(mtime, ctime) and ctime cannot be set back, so a grace of 0
+  // (cutoff = now) stands in for "everything is old enough".
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto usage = store->disk_usage();
   ASSERT_TRUE(usage.ok());
   EXPECT_EQ(usage->unreferenced_bytes, 6u);
   EXPECT_GE(usage->partial_bytes, 1000u);
   EXPECT_EQ(usage->model_count, 1u);
-  auto old = store->prune(3600);
+  auto old = store->prune(0);
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->removed_blobs, std::vector<std::string>{*orphan});
   EXPECT_EQ(old->removed_partials.size(), 1u);

@@ -107,6 +107,10 @@ class model_store {
   // a blob and returns its descriptor with media type application/vnd.ollama.image.model.
   result<descriptor> import_local_gguf(const std::string& path);
 
+  // Re-hashes every blob of a model (cache hits are otherwise trusted);
+  // corrupt names the first blob whose content no longer matches its digest.
+  status verify(const model_name& name) const;
+
   // Digests referenced by any stored manifest (configs and layers).
   result<std::vector<std::string>> referenced_digests() const;
 
