@@ -1,6 +1,11 @@
 # Project-wide build helpers: warnings, sanitizers, libraries and tests.
 
-set(R1_WARNINGS -Wall -Wextra -Wshadow=local -Wnon-virtual-dtor -Wno-missing-field-initializers)
+set(R1_WARNINGS -Wall -Wextra -Wnon-virtual-dtor -Wno-missing-field-initializers)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  list(APPEND R1_WARNINGS -Wshadow=local)
+else()
+  list(APPEND R1_WARNINGS -Wshadow-uncaptured-local)
+endif()
 if(R1_WERROR)
   list(APPEND R1_WARNINGS -Werror)
 endif()
