@@ -109,6 +109,35 @@ TEST(jinja, limits_stop_runaway_templates) {
   EXPECT_EQ(code_of("{{ " + nested + " }}"), error_code::invalid_argument);
   for (int i = 0; i < 500; ++i) nested += "{% endif %}";
   EXPECT_EQ(code_of(nested), error_code::resource_exhausted);
+  // Left-deep chains are as deep as they are long.
+  std::string chain = "{{ 1";
+  for (int i = 0; i < 100000; ++i) chain += " + 1";
+  EXPECT_EQ(code_of(chain + " }}"), error_code::resource_exhausted);
+  std::string filters = "{{ 'x'";
+  for (int i = 0; i < 100000; ++i) filters += "|e";
+  EXPECT_EQ(code_of(filters + " }}"), error_code::resource_exhausted);
+  // Values nested without end.
+  EXPECT_EQ(code_of("{% set ns = namespace(l=[]) %}{% for i in range(5000) %}{% set ns.l = [ns.l] %}{% endfor %}"),
+            error_code::resource_exhausted);
+}
+
+TEST(jinja, values_stay_acyclic) {
+  // Lists are immutable, as in the sandbox Hugging Face uses.
+  EXPECT_FALSE(render("{% set l = [] %}{{ l.append(l) }}").ok());
+  EXPECT_FALSE(render("{% set a = namespace() %}{% set a.self = a %}{{ a }}").ok());
+  EXPECT_FALSE(render("{% set a = namespace() %}{% set b = namespace(x=a) %}{% set a.b = [b] %}").ok());
+  EXPECT_EQ(ok("{% set a = namespace(n=[1]) %}{% set a.n = a.n + [2] %}{{ a.n }}"), "[1, 2]");
+}
+
+TEST(jinja, deeply_nested_variables_are_refused) {
+  ordered_json deep = "x";
+  for (int i = 0; i < 1000; ++i) deep = ordered_json::array({deep});
+  auto r = render("{{ v }}", {{"v", deep}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), error_code::invalid_argument);
+  ordered_json ok_depth = "x";
+  for (int i = 0; i < 50; ++i) ok_depth = ordered_json::array({ok_depth});
+  EXPECT_TRUE(render("{{ v | length }}", {{"v", ok_depth}}).ok());
 }
 
 }  // namespace

@@ -42,6 +42,7 @@ struct expr {
   int line = 0;
   value lit;
   std::string name;
+  std::size_t depth = 1;  // height of this subtree (bounded by options::max_depth)
   bool negated = false;  // "is not"
   std::vector<std::string> ops;  // compare operators
   std::vector<expr_ptr> kids;

@@ -16,6 +16,9 @@ result<template_program> template_program::parse(std::string_view source, const 
 
 result<std::string> template_program::render(const nlohmann::ordered_json& variables) const {
   if (!program_) return invalid_argument("template: render() on an empty template_program");
+  if (detail::json_depth_exceeds(variables, 200)) {
+    return invalid_argument("template: the variables are nested more than 200 levels deep");
+  }
   detail::interpreter in(*program_, variables);
   return in.run();
 }
@@ -30,11 +33,25 @@ status type_error(int line, const std::string& msg) {
 
 namespace {
 constexpr std::size_t max_list_items = 1'000'000;
+constexpr std::uint32_t max_nesting = 256;
+
+// Depth of a JSON value, stopping early past `limit`.
+std::size_t json_depth(const nlohmann::ordered_json& j, std::size_t limit) {
+  if (!j.is_structured() || limit == 0) return j.is_structured() ? 1 : 0;
+  std::size_t d = 0;
+  for (const auto& child : j) {
+    d = std::max(d, json_depth(child, limit - 1));
+    if (d >= limit) break;
+  }
+  return d + 1;
+}
 
 status undefined_error(const value& v, int line) {
   return type_error(line, v.s.empty() ? std::string("value is undefined") : "'" + v.s + "' is undefined");
 }
 }  // namespace
+
+bool json_depth_exceeds(const nlohmann::ordered_json& j, std::size_t limit) { return json_depth(j, limit + 1) > limit; }
 
 interpreter::interpreter(const program& prog, const nlohmann::ordered_json& variables) : prog_(prog) {
   frames_.emplace_back();
@@ -61,6 +78,9 @@ status interpreter::spend_iterations(std::size_t n) {
 }
 
 status interpreter::check_size(const value& v) const {
+  if (nest_of(v) > max_nesting) {
+    return resource_exhausted("template: lists/dicts nested more than " + std::to_string(max_nesting) + " deep");
+  }
   if (v.k == kind::string && v.s.size() > prog_.opts.max_output_bytes) {
     return resource_exhausted("template: a string grew past " + std::to_string(prog_.opts.max_output_bytes) + " bytes");
   }
@@ -104,6 +124,8 @@ status interpreter::exec_body(const body& b, std::string& out) {
 }
 
 status interpreter::exec(const stmt& s, std::string& out) {
+  recursion_guard guard(*this);
+  R1_RETURN_IF_ERROR(guard.check());
   switch (s.kind) {
     case stmt_kind::text: return append(out, s.text);
     case stmt_kind::output: {
@@ -143,6 +165,8 @@ status interpreter::exec_set(const stmt& s) {
     if (target.k != kind::object || !target.o->is_namespace) {
       return type_error(s.line, "cannot assign attribute on non-namespace object '" + s.targets[0] + "'");
     }
+    // Keeps values acyclic and their depth bookkeeping exact.
+    if (has_namespace(v)) return type_error(s.line, "a namespace cannot be stored inside a namespace");
     target.o->set(s.targets[1], std::move(v));
     return ok_status();
   }
@@ -285,6 +309,8 @@ result<value> interpreter::call(const value& fn, call_args& args, int line) {
 }
 
 result<value> interpreter::eval(const expr& e) {
+  recursion_guard guard(*this);
+  R1_RETURN_IF_ERROR(guard.check());
   R1_ASSIGN_OR_RETURN(value v, eval_inner(e));
   R1_RETURN_IF_ERROR(check_size(v));
   return v;

@@ -42,7 +42,21 @@ class interpreter {
   value lookup(const std::string& name) const;
   void assign(const std::string& name, value v);
 
+  // Bounds the native stack: nested statements, expressions and macro calls together.
+  struct recursion_guard {
+    interpreter& in;
+    explicit recursion_guard(interpreter& i) : in(i) { ++in.recursion_; }
+    ~recursion_guard() { --in.recursion_; }
+    status check() const {
+      if (in.recursion_ > 4 * in.prog_.opts.max_depth) {
+        return resource_exhausted("template: evaluation nested too deeply (recursive macros?)");
+      }
+      return ok_status();
+    }
+  };
+
   const program& prog_;
+  std::size_t recursion_ = 0;
   std::vector<std::unordered_map<std::string, value>> frames_;
   std::size_t floor_ = 1;  // frames below this (except 0) are hidden (macro calls)
   flow flow_ = flow::normal;
@@ -51,6 +65,8 @@ class interpreter {
 };
 
 status type_error(int line, const std::string& msg);
+// True when a JSON value nests deeper than limit (checked before conversion).
+bool json_depth_exceeds(const nlohmann::ordered_json& j, std::size_t limit);
 
 // Attribute and item access with Jinja2's rules (methods of str/list/dict
 // come back as bound functions).

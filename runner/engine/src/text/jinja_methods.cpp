@@ -46,7 +46,9 @@ const std::set<std::string>& string_methods() {
   return m;
 }
 const std::set<std::string>& list_methods() {
-  static const std::set<std::string> m = {"append", "pop", "index", "count", "insert", "extend", "reverse"};
+  // Lists are immutable in templates, as in the sandbox Hugging Face renders
+  // chat templates with: no append/extend/pop/insert/reverse (no cycles).
+  static const std::set<std::string> m = {"index", "count"};
   return m;
 }
 const std::set<std::string>& dict_methods() {
@@ -277,44 +279,8 @@ result<value> string_method(interpreter& in, const std::string& s, const std::st
 }
 
 result<value> list_method(const value& self, const std::string& name, call_args& args) {
-  std::vector<value>& items = *self.a;
+  const std::vector<value>& items = *self.a;
   const value* a0 = args.pos.empty() ? nullptr : &args.pos[0];
-  if (name == "append") {
-    if (!a0) return type_error(0, "append() takes exactly one argument");
-    if (items.size() >= 1'000'000) return resource_exhausted("template: list grew too large");
-    items.push_back(*a0);
-    return value::none();
-  }
-  if (name == "extend") {
-    if (!a0) return type_error(0, "extend() takes exactly one argument");
-    R1_ASSIGN_OR_RETURN(std::vector<value> more, iterate(*a0, 0));
-    if (items.size() + more.size() > 1'000'000) return resource_exhausted("template: list grew too large");
-    items.insert(items.end(), more.begin(), more.end());
-    return value::none();
-  }
-  if (name == "pop") {
-    if (items.empty()) return type_error(0, "pop from empty list");
-    std::int64_t i = a0 && is_int(*a0) ? int_of(*a0) : -1;
-    const auto n = static_cast<std::int64_t>(items.size());
-    if (i < 0) i += n;
-    if (i < 0 || i >= n) return type_error(0, "pop index out of range");
-    value v = items[static_cast<std::size_t>(i)];
-    items.erase(items.begin() + i);
-    return v;
-  }
-  if (name == "insert") {
-    if (args.pos.size() < 2 || !is_int(args.pos[0])) return type_error(0, "insert() takes an index and a value");
-    auto n = static_cast<std::int64_t>(items.size());
-    std::int64_t i = int_of(args.pos[0]);
-    if (i < 0) i = std::max<std::int64_t>(0, i + n);
-    i = std::min(i, n);
-    items.insert(items.begin() + i, args.pos[1]);
-    return value::none();
-  }
-  if (name == "reverse") {
-    std::reverse(items.begin(), items.end());
-    return value::none();
-  }
   if (!a0) return type_error(0, name + "() takes exactly one argument");
   std::int64_t count = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -1,6 +1,7 @@
 // Recursive-descent parser for the Jinja subset; precedence follows Jinja2's
 // parser (condexpr < or < and < not < compare < + - < ~ < * / // % < ** <
 // unary < filters/tests/calls < postfix < primary).
+#include <algorithm>
 #include <set>
 
 #include "jinja_ast.h"
@@ -77,7 +78,7 @@ class expr_parser {
       } else {
         c->kids.push_back(nullptr);
       }
-      e = std::move(c);
+      R1_ASSIGN_OR_RETURN(e, sealed(std::move(c)));
     }
     return e;
   }
@@ -87,7 +88,7 @@ class expr_parser {
     while (is_name("or")) {
       ++pos_;
       R1_ASSIGN_OR_RETURN(expr_ptr r, and_expr());
-      e = binary(expr_kind::or_, "or", std::move(e), std::move(r));
+      R1_ASSIGN_OR_RETURN(e, binary(expr_kind::or_, "or", std::move(e), std::move(r)));
     }
     return e;
   }
@@ -97,7 +98,7 @@ class expr_parser {
     while (is_name("and")) {
       ++pos_;
       R1_ASSIGN_OR_RETURN(expr_ptr r, not_expr());
-      e = binary(expr_kind::and_, "and", std::move(e), std::move(r));
+      R1_ASSIGN_OR_RETURN(e, binary(expr_kind::and_, "and", std::move(e), std::move(r)));
     }
     return e;
   }
@@ -110,7 +111,7 @@ class expr_parser {
       auto n = make(expr_kind::not_);
       R1_ASSIGN_OR_RETURN(expr_ptr operand, not_expr());
       n->kids.push_back(std::move(operand));
-      return n;
+      return sealed(std::move(n));
     }
     return compare();
   }
@@ -140,7 +141,8 @@ class expr_parser {
       c->ops.push_back(op);
       c->kids.push_back(std::move(r));
     }
-    return c ? std::move(c) : std::move(first);
+    if (c) return sealed(std::move(c));
+    return first;
   }
 
   result<expr_ptr> math1() {
@@ -148,7 +150,7 @@ class expr_parser {
     while (is_op("+") || is_op("-")) {
       const std::string op = next().text;
       R1_ASSIGN_OR_RETURN(expr_ptr r, concat());
-      e = binary(expr_kind::binary, op, std::move(e), std::move(r));
+      R1_ASSIGN_OR_RETURN(e, binary(expr_kind::binary, op, std::move(e), std::move(r)));
     }
     return e;
   }
@@ -158,7 +160,7 @@ class expr_parser {
     while (is_op("~")) {
       ++pos_;
       R1_ASSIGN_OR_RETURN(expr_ptr r, math2());
-      e = binary(expr_kind::binary, "~", std::move(e), std::move(r));
+      R1_ASSIGN_OR_RETURN(e, binary(expr_kind::binary, "~", std::move(e), std::move(r)));
     }
     return e;
   }
@@ -168,7 +170,7 @@ class expr_parser {
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
       const std::string op = next().text;
       R1_ASSIGN_OR_RETURN(expr_ptr r, pow_expr());
-      e = binary(expr_kind::binary, op, std::move(e), std::move(r));
+      R1_ASSIGN_OR_RETURN(e, binary(expr_kind::binary, op, std::move(e), std::move(r)));
     }
     return e;
   }
@@ -178,7 +180,7 @@ class expr_parser {
     while (is_op("**")) {
       ++pos_;
       R1_ASSIGN_OR_RETURN(expr_ptr r, unary(true));
-      e = binary(expr_kind::binary, "**", std::move(e), std::move(r));
+      R1_ASSIGN_OR_RETURN(e, binary(expr_kind::binary, "**", std::move(e), std::move(r)));
     }
     return e;
   }
@@ -192,6 +194,7 @@ class expr_parser {
       e = make(neg ? expr_kind::neg : expr_kind::pos);
       R1_ASSIGN_OR_RETURN(expr_ptr operand, unary(false));
       e->kids.push_back(std::move(operand));
+      R1_ASSIGN_OR_RETURN(e, sealed(std::move(e)));
     } else {
       R1_ASSIGN_OR_RETURN(e, primary());
       R1_ASSIGN_OR_RETURN(e, postfix(std::move(e)));
@@ -200,11 +203,27 @@ class expr_parser {
     return e;
   }
 
-  expr_ptr binary(expr_kind k, const std::string& op, expr_ptr l, expr_ptr r) {
+  result<expr_ptr> binary(expr_kind k, const std::string& op, expr_ptr l, expr_ptr r) {
     auto e = make(k);
     e->name = op;
     e->kids.push_back(std::move(l));
     e->kids.push_back(std::move(r));
+    return sealed(std::move(e));
+  }
+
+  // Records the height of a new node; long left-deep chains (a+a+a+...,
+  // x|f|f|f...) would otherwise make evaluation and destruction recurse
+  // without bound.
+  result<expr_ptr> sealed(expr_ptr e) {
+    std::size_t h = 0;
+    for (const auto& k : e->kids) {
+      if (k) h = std::max(h, k->depth);
+    }
+    for (const auto& [name, k] : e->kwargs) h = std::max(h, k->depth);
+    e->depth = h + 1;
+    if (e->depth > max_depth_) {
+      return resource_exhausted("template line " + std::to_string(line_) + ": expression nested too deeply");
+    }
     return e;
   }
 
@@ -267,7 +286,7 @@ class expr_parser {
       tup->kids.push_back(std::move(item));
     }
     R1_RETURN_IF_ERROR(expect_op(")"));
-    return tup;
+    return sealed(std::move(tup));
   }
 
   result<expr_ptr> list_literal() {
@@ -280,7 +299,7 @@ class expr_parser {
       ++pos_;
     }
     R1_RETURN_IF_ERROR(expect_op("]"));
-    return list;
+    return sealed(std::move(list));
   }
 
   result<expr_ptr> dict_literal() {
@@ -296,7 +315,7 @@ class expr_parser {
       ++pos_;
     }
     R1_RETURN_IF_ERROR(expect_op("}"));
-    return dict;
+    return sealed(std::move(dict));
   }
 
   result<expr_ptr> postfix(expr_ptr e) {
@@ -309,14 +328,14 @@ class expr_parser {
           idx->lit = value::integer(next().i);
           g->kids.push_back(std::move(e));
           g->kids.push_back(std::move(idx));
-          e = std::move(g);
+          R1_ASSIGN_OR_RETURN(e, sealed(std::move(g)));
           continue;
         }
         R1_ASSIGN_OR_RETURN(std::string attr, expect_name());
         auto g = make(expr_kind::getattr);
         g->name = attr;
         g->kids.push_back(std::move(e));
-        e = std::move(g);
+        R1_ASSIGN_OR_RETURN(e, sealed(std::move(g)));
       } else if (is_op("[")) {
         R1_ASSIGN_OR_RETURN(e, subscript(std::move(e)));
       } else if (is_op("(")) {
@@ -349,12 +368,12 @@ class expr_parser {
       auto g = make(expr_kind::getitem);
       g->kids.push_back(std::move(target));
       g->kids.push_back(std::move(parts[0]));
-      return g;
+      return sealed(std::move(g));
     }
     auto s = make(expr_kind::slice);
     s->kids.push_back(std::move(target));
     for (auto& p : parts) s->kids.push_back(std::move(p));
-    return s;
+    return sealed(std::move(s));
   }
 
   status call_args(expr& node) {
@@ -380,7 +399,7 @@ class expr_parser {
     auto c = make(expr_kind::call);
     c->kids.push_back(std::move(callee));
     R1_RETURN_IF_ERROR(call_args(*c));
-    return c;
+    return sealed(std::move(c));
   }
 
   bool starts_test_argument() const {
@@ -402,7 +421,7 @@ class expr_parser {
         }
         f->kids.push_back(std::move(e));
         if (is_op("(")) R1_RETURN_IF_ERROR(call_args(*f));
-        e = std::move(f);
+        R1_ASSIGN_OR_RETURN(e, sealed(std::move(f)));
       } else if (is_name("is")) {
         ++pos_;
         auto t = make(expr_kind::test);
@@ -419,7 +438,7 @@ class expr_parser {
           R1_ASSIGN_OR_RETURN(arg, postfix(std::move(arg)));
           t->kids.push_back(std::move(arg));
         }
-        e = std::move(t);
+        R1_ASSIGN_OR_RETURN(e, sealed(std::move(t)));
       } else if (is_op("(")) {
         R1_ASSIGN_OR_RETURN(e, call(std::move(e)));
       } else {

@@ -19,8 +19,25 @@ const value* call_args::kwarg(std::string_view name) const {
 value value::array(std::vector<value> items) {
   value v;
   v.k = kind::array;
+  v.nest = 1;
+  for (const value& item : items) {
+    v.nest = std::max(v.nest, nest_of(item) + 1);
+    v.holds_namespace = v.holds_namespace || has_namespace(item);
+  }
   v.a = std::make_shared<std::vector<value>>(std::move(items));
   return v;
+}
+
+std::uint32_t nest_of(const value& v) {
+  if (v.k == kind::array) return v.nest;
+  if (v.k == kind::object) return v.o->nest;
+  return 0;
+}
+
+bool has_namespace(const value& v) {
+  if (v.k == kind::array) return v.holds_namespace;
+  if (v.k == kind::object) return v.o->is_namespace || v.o->holds_namespace;
+  return false;
 }
 
 value value::make_tuple(std::vector<value> items) {
@@ -51,6 +68,8 @@ const value* object_data::find(std::string_view key) const {
 }
 
 void object_data::set(const std::string& key, value v) {
+  nest = std::max(nest, nest_of(v) + 1);
+  holds_namespace = holds_namespace || has_namespace(v);
   for (auto& [k, old] : items) {
     if (k == key) {
       old = std::move(v);
@@ -250,7 +269,11 @@ value from_json(const nlohmann::ordered_json& j) {
     }
     case nlohmann::ordered_json::value_t::object: {
       value v = value::object();
-      for (const auto& [k, e] : j.items()) v.o->items.emplace_back(k, from_json(e));
+      for (const auto& [k, e] : j.items()) {
+        value item = from_json(e);
+        v.o->nest = std::max(v.o->nest, nest_of(item) + 1);
+        v.o->items.emplace_back(k, std::move(item));
+      }
       return v;
     }
     default: return value::none();

@@ -46,6 +46,10 @@ struct value {
   object_ptr o;
   callable_ptr c;
   bool tuple = false;  // an array that prints as a Python tuple: (a, b)
+  // For arrays (immutable once built): nesting depth and whether a namespace
+  // is inside. Objects keep theirs in object_data (namespaces are mutable).
+  std::uint32_t nest = 0;
+  bool holds_namespace = false;
 
   static value undefined(std::string name = {}) {
     value v;
@@ -74,9 +78,17 @@ struct value {
 struct object_data {
   std::vector<std::pair<std::string, value>> items;
   bool is_namespace = false;  // made by namespace(): attributes may be assigned
+  std::uint32_t nest = 1;
+  bool holds_namespace = false;
   const value* find(std::string_view key) const;
+  // Adds or replaces; keeps nest and holds_namespace up to date.
   void set(const std::string& key, value v);
 };
+
+// Nesting depth of lists/dicts in v (0 for scalars) and whether v is or
+// holds a namespace. Both are O(1): they are maintained as values are built.
+std::uint32_t nest_of(const value& v);
+bool has_namespace(const value& v);
 
 // Python truthiness.
 bool truthy(const value& v);
