@@ -276,102 +276,139 @@ void downloader::sleep_interruptible(int64_t ms) {
   auto until = clock_type::now() + std::chrono::milliseconds(ms);
   while (!should_stop() && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
+// The receiving end of one ranged GET into a part.
+struct part_sink {
+  part& p;
+  int fd;
+  const std::string& path;
+  const std::string& layer;
+  uint64_t blob_size;
+  uint64_t pos, end;
+  uint64_t skip = 0, written = 0;
+  bool reached_end = false;
+  status local;
+
+  bool on_headers(long code, const header_map& h) {
+    if (code == 206) {
+      auto it = h.find("content-range");
+      uint64_t a = 0, b = 0, total = 0;
+      if (it == h.end() || !parse_content_range(it->second, &a, &b, &total) || a != pos ||
+          (total != UINT64_MAX && total != blob_size)) {
+        local = corrupt("layer " + layer + ": bad Content-Range '" + (it == h.end() ? "" : it->second.substr(0, 100)) +
+                        "' for bytes " + std::to_string(pos) + "-" + std::to_string(end - 1));
+        return false;
+      }
+      return true;
+    }
+    if (code == 200) {
+      skip = pos;  // the server ignored Range: drop what this part already has
+      return true;
+    }
+    local = corrupt("layer " + layer + ": unexpected HTTP " + std::to_string(code) + " for a ranged GET");
+    return false;
+  }
+
+  bool on_data(const char* data, size_t len) {
+    if (skip > 0) {
+      size_t drop = static_cast<size_t>(std::min<uint64_t>(skip, len));
+      skip -= drop, data += drop, len -= drop;
+      if (len == 0) return true;
+    }
+    std::lock_guard<std::mutex> wl(p.write_mu);
+    const uint64_t at = p.start + p.done.load();
+    const uint64_t limit = p.end.load();
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(len, limit - at));
+    for (size_t off = 0; off < n;) {
+      ssize_t w = ::pwrite(fd, data + off, n - off, static_cast<off_t>(at + off));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        local = errno_status("write " + path, w < 0 ? errno : EIO);
+        return false;
+      }
+      off += static_cast<size_t>(w);
+    }
+    p.done.fetch_add(n, std::memory_order_release);
+    written += n;
+    if (at + n >= limit) {
+      reached_end = true;
+      return false;  // this part is complete (it may have been split meanwhile)
+    }
+    return true;
+  }
+};
+
+// What to do after an attempt that did not finish its part.
+enum class next_step { done, fail, restart, retry };
+
+next_step judge_attempt(const http_response& resp, const part_sink& sink, const part& p, const std::string& digest,
+                        status* why) {
+  const std::string& layer = sink.layer;
+  if (!sink.local.ok() && (sink.local.code() == error_code::resource_exhausted || sink.local.code() == error_code::io_error)) {
+    *why = sink.local;  // our own disk failed
+    return next_step::fail;
+  }
+  if (!sink.local.ok()) {  // a bad answer from the server counts as a failed attempt
+    *why = sink.local;
+    return next_step::retry;
+  }
+  if (!resp.transport.ok()) {
+    *why = resp.transport;
+    if (resp.transport.code() == error_code::cancelled) return next_step::fail;
+    return resp.stalled ? next_step::restart : next_step::retry;
+  }
+  const long code = resp.status;
+  if (code >= 200 && code < 300) {
+    if (p.start + p.done.load() >= p.end.load()) return next_step::done;
+    *why = unavailable("layer " + layer + ": connection closed after " + std::to_string(sink.written) + " bytes");
+    return next_step::retry;
+  }
+  if (code == 404) {
+    *why = not_found("layer " + layer + ": blob " + digest + " is not in the registry");
+    return next_step::fail;
+  }
+  const std::string msg = registry_error_message(resp.body);
+  const std::string text = "layer " + layer + ": HTTP " + std::to_string(code) + (msg.empty() ? "" : " (" + msg + ")");
+  // 403 may be an expired signed CDN URL: asking the registry again gets a fresh one.
+  if (code == 408 || code == 429 || code == 403 || code >= 500) {
+    *why = unavailable(text);
+    return next_step::retry;
+  }
+  *why = code == 401 ? permission_denied(text) : corrupt(text);
+  return next_step::fail;
+}
+
 status downloader::fetch_part(part& p) {
   int retries = 0, stalls = 0;
   const std::string layer = target_.blob.digest.substr(7, 12);
   for (;;) {
     if (should_stop()) return cancelled("download of " + target_.blob.digest + " stopped");
-    const uint64_t pos = p.start + p.done.load();
-    const uint64_t end = p.end.load();
-    if (pos >= end) return {};
+    part_sink sink{p, fd_.get(), partial_path_, layer, target_.blob.size, p.start + p.done.load(), p.end.load()};
+    if (sink.pos >= sink.end) return {};
     http_request req;
     req.url = url_;
     req.max_body = 64 << 10;
-    req.headers.push_back("Range: bytes=" + std::to_string(pos) + "-" + std::to_string(end - 1));
-    uint64_t skip = 0, written = 0;
-    bool reached_end = false;
-    status local;
-    req.on_headers = [&](long code, const header_map& h) {
-      if (code == 206) {
-        auto it = h.find("content-range");
-        uint64_t a = 0, b = 0, total = 0;
-        if (it == h.end() || !parse_content_range(it->second, &a, &b, &total) || a != pos ||
-            (total != UINT64_MAX && total != target_.blob.size)) {
-          local = corrupt("layer " + layer + ": bad Content-Range '" + (it == h.end() ? "" : it->second.substr(0, 100)) +
-                          "' for bytes " + std::to_string(pos) + "-" + std::to_string(end - 1));
-          return false;
-        }
-      } else if (code == 200) {
-        skip = pos;  // the server ignored Range: drop what this part already has
-      } else {
-        local = corrupt("layer " + layer + ": unexpected HTTP " + std::to_string(code) + " for a ranged GET");
-        return false;
-      }
-      return true;
-    };
-    req.on_data = [&](const char* data, size_t len) {
-      if (skip > 0) {
-        size_t drop = static_cast<size_t>(std::min<uint64_t>(skip, len));
-        skip -= drop, data += drop, len -= drop;
-        if (len == 0) return true;
-      }
-      std::lock_guard<std::mutex> wl(p.write_mu);
-      const uint64_t at = p.start + p.done.load();
-      const uint64_t limit = p.end.load();
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(len, limit - at));
-      size_t off = 0;
-      while (off < n) {
-        ssize_t w = ::pwrite(fd_.get(), data + off, n - off, static_cast<off_t>(at + off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-          local = errno_status("write " + partial_path_, errno);
-          return false;
-        }
-        off += static_cast<size_t>(w);
-      }
-      p.done.fetch_add(n, std::memory_order_release);
-      written += n;
-      if (at + n >= limit) {
-        reached_end = true;
-        return false;  // this part is complete (it may have been split meanwhile)
-      }
-      return true;
-    };
+    req.headers.push_back("Range: bytes=" + std::to_string(sink.pos) + "-" + std::to_string(sink.end - 1));
+    req.on_headers = [&sink](long code, const header_map& h) { return sink.on_headers(code, h); };
+    req.on_data = [&sink](const char* data, size_t len) { return sink.on_data(data, len); };
     http_response resp = session_.send(std::move(req), scope_);
     cv_.notify_all();
-    if (reached_end) return {};
-    if (!local.ok()) {
-      if (local.code() == error_code::resource_exhausted || local.code() == error_code::io_error) return local;
-      // A bad answer from the server: count it as a failed attempt.
-      resp.transport = local;
-    }
-    if (written > 0) retries = 0;  // progress was made: the budget is per stuck position
+    if (sink.reached_end) return {};
     status why;
-    if (resp.transport.ok()) {
-      const long code = resp.status;
-      if (code >= 200 && code < 300) {
-        if (p.start + p.done.load() >= p.end.load()) return {};
-        why = unavailable("layer " + layer + ": connection closed after " + std::to_string(written) + " bytes");
-      } else if (code == 404) {
-        return not_found("layer " + layer + ": blob " + target_.blob.digest + " is not in the registry");
-      } else if (code == 401 || code == 416 || (code >= 400 && code < 500 && code != 403 && code != 408 && code != 429)) {
-        std::string msg = registry_error_message(resp.body);
-        return (code == 401 ? permission_denied("") : corrupt(""))
-            .with_context("layer " + layer + ": HTTP " + std::to_string(code) + (msg.empty() ? "" : " (" + msg + ")"));
-      } else {
-        why = unavailable("layer " + layer + ": HTTP " + std::to_string(code));
-      }
-    } else if (resp.transport.code() == error_code::cancelled) {
-      return cancelled("download of " + target_.blob.digest + " stopped");
-    } else if (resp.stalled && written == 0 && ++stalls <= 3 * std::max(1, o_.max_retries)) {
-      R1_LOG(warn, "registry") << "layer " << layer << " part at " << pos << " stalled; restarting it";
-      continue;  // a stall restarts the part without using a retry
-    } else if (resp.stalled && written > 0) {
-      R1_LOG(warn, "registry") << "layer " << layer << " part at " << pos << " stalled; restarting it";
-      continue;
-    } else {
-      why = resp.transport;
+    switch (judge_attempt(resp, sink, p, target_.blob.digest, &why)) {
+      case next_step::done:
+        return {};
+      case next_step::fail:
+        return why.code() == error_code::cancelled ? cancelled("download of " + target_.blob.digest + " stopped") : why;
+      case next_step::restart:  // a stall restarts the part without using a retry
+        if (sink.written > 0 || ++stalls <= 3 * std::max(1, o_.max_retries)) {
+          R1_LOG(warn, "registry") << "layer " << layer << " part at " << sink.pos << " stalled; restarting it";
+          continue;
+        }
+        break;
+      case next_step::retry:
+        break;
     }
+    if (sink.written > 0) retries = 0;  // progress was made: the budget is per stuck position
     if (++retries > o_.max_retries) return why.with_context("giving up after " + std::to_string(o_.max_retries) + " retries");
     const int64_t backoff = std::min<int64_t>(o_.retry_base_ms << std::min(retries - 1, 20), 30000);
     R1_LOG(warn, "registry") << why.message() << "; retry " << retries << " in " << backoff << " ms";

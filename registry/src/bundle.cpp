@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -166,6 +167,67 @@ status export_models(const model_store& store, const std::vector<model_name>& na
   return s.with_context("export to " + archive_path);
 }
 
+namespace {
+
+struct import_state {
+  std::map<std::string, std::string> staged;  // digest -> temp path (verified)
+  std::vector<std::pair<model_name, std::string>> manifests;
+  void discard() {
+    for (auto& [d, t] : staged) ::unlink(t.c_str());
+    staged.clear();
+  }
+};
+
+// Reads every entry: manifests into memory, blobs into verified temp files.
+status read_entries(struct archive* a, blob_store& blobs, const std::string& archive_path, import_state& st) {
+  std::set<std::string> seen;
+  struct archive_entry* e = nullptr;
+  for (size_t count = 1;; ++count) {
+    int rc = archive_read_next_header(a, &e);
+    if (rc == ARCHIVE_EOF) return {};
+    if (rc != ARCHIVE_OK) return archive_error(a, "read bundle " + archive_path);
+    if (count > 100000) return corrupt("bundle has more than 100000 entries");
+    const char* raw = archive_entry_pathname(e);
+    const std::string path = raw ? raw : "";
+    if (archive_entry_filetype(e) == AE_IFDIR) continue;
+    model_name name;
+    std::string digest;
+    const entry_kind kind = classify(path, &name, &digest);
+    if (archive_entry_filetype(e) != AE_IFREG || kind == entry_kind::unsafe)
+      return corrupt("bundle entry '" + path.substr(0, 200) + "' is not a regular file of the bundle layout; refusing the archive");
+    if (!seen.insert(path).second) return corrupt("bundle entry '" + path + "' appears twice");
+    if (kind == entry_kind::blob) {
+      std::string temp = blobs.temp_path("import");
+      st.staged[digest] = temp;
+      R1_RETURN_IF_ERROR(stage_blob(a, blobs, digest, temp));
+      continue;
+    }
+    R1_ASSIGN_OR_RETURN(std::string bytes, read_entry_bytes(a, path, archive_entry_size(e)));
+    if (kind == entry_kind::manifest) st.manifests.emplace_back(std::move(name), std::move(bytes));
+  }
+}
+
+// Every manifest must parse and find each of its blobs, staged or stored, with the right size.
+status check_manifests(const blob_store& blobs, const import_state& st) {
+  if (st.manifests.empty()) return corrupt("bundle holds no manifests");
+  for (const auto& [name, bytes] : st.manifests) {
+    auto m = manifest::parse(bytes);
+    if (!m.ok()) return m.error().with_context("bundle manifest " + name.display());
+    for (const auto& d : m->blobs()) {
+      auto it = st.staged.find(d.digest);
+      struct stat info;
+      const bool ok_size = it != st.staged.end()
+                               ? (::stat(it->second.c_str(), &info) == 0 && static_cast<uint64_t>(info.st_size) == d.size)
+                               : blobs.size_of(d.digest).value_or(UINT64_MAX) == d.size;
+      if (!ok_size)
+        return corrupt("bundle manifest " + name.display() + ": blob " + d.digest + " is missing or has the wrong size");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
 result<std::vector<model_name>> import_models(model_store& store, const std::string& archive_path) {
   archive_reader a(archive_read_new());
   if (!a) return resource_exhausted("archive_read_new failed");
@@ -174,89 +236,26 @@ result<std::vector<model_name>> import_models(model_store& store, const std::str
   archive_read_support_format_tar(a.get());
   if (archive_read_open_filename(a.get(), archive_path.c_str(), chunk_bytes) != ARCHIVE_OK)
     return archive_error(a.get(), "open bundle " + archive_path);
-  std::map<std::string, std::string> staged;  // digest -> temp path (verified)
-  std::vector<std::pair<model_name, std::string>> manifests;
-  std::set<std::string> seen;
-  auto cleanup = [&] {
-    for (auto& [d, t] : staged) ::unlink(t.c_str());
-  };
-  status s;
-  struct archive_entry* e = nullptr;
-  size_t count = 0;
-  while (s.ok()) {
-    int rc = archive_read_next_header(a.get(), &e);
-    if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK) {
-      s = archive_error(a.get(), "read bundle " + archive_path);
-      break;
-    }
-    const char* raw = archive_entry_pathname(e);
-    std::string path = raw ? raw : "";
-    if (++count > 100000) {
-      s = corrupt("bundle has more than 100000 entries");
-      break;
-    }
-    if (archive_entry_filetype(e) == AE_IFDIR) continue;
-    model_name name;
-    std::string digest;
-    entry_kind kind = classify(path, &name, &digest);
-    if (archive_entry_filetype(e) != AE_IFREG || kind == entry_kind::unsafe) {
-      s = corrupt("bundle entry '" + path.substr(0, 200) + "' is not a regular file of the bundle layout; refusing the archive");
-      break;
-    }
-    if (!seen.insert(path).second) {
-      s = corrupt("bundle entry '" + path + "' appears twice");
-      break;
-    }
-    if (kind == entry_kind::index) {
-      auto bytes = read_entry_bytes(a.get(), path, archive_entry_size(e));
-      if (!bytes.ok()) s = bytes.error();
-    } else if (kind == entry_kind::manifest) {
-      auto bytes = read_entry_bytes(a.get(), path, archive_entry_size(e));
-      if (!bytes.ok()) s = bytes.error();
-      else manifests.emplace_back(std::move(name), std::move(bytes).value());
-    } else {
-      std::string temp = store.blobs().temp_path("import");
-      staged[digest] = temp;
-      s = stage_blob(a.get(), store.blobs(), digest, temp);
-    }
-  }
-  // Every manifest must parse and find each of its blobs, staged or stored, with the right size.
-  for (size_t i = 0; s.ok() && i < manifests.size(); ++i) {
-    auto m = manifest::parse(manifests[i].second);
-    if (!m.ok()) {
-      s = m.error().with_context("bundle manifest " + manifests[i].first.display());
-      break;
-    }
-    for (const auto& d : m->blobs()) {
-      auto st = staged.find(d.digest);
-      struct stat info;
-      bool ok_size = st != staged.end() ? (::stat(st->second.c_str(), &info) == 0 && static_cast<uint64_t>(info.st_size) == d.size)
-                                        : store.blobs().size_of(d.digest).value_or(UINT64_MAX) == d.size;
-      if (!ok_size) {
-        s = corrupt("bundle manifest " + manifests[i].first.display() + ": blob " + d.digest + " is missing or has the wrong size");
-        break;
-      }
-    }
-  }
-  if (s.ok() && manifests.empty()) s = corrupt("bundle holds no manifests");
-  if (!s.ok()) {
-    cleanup();
-    return s.with_context("import " + archive_path);
-  }
-  for (auto it = staged.begin(); it != staged.end(); it = staged.erase(it)) {
+  import_state st;
+  status s = read_entries(a.get(), store.blobs(), archive_path, st);
+  if (s.ok()) s = check_manifests(store.blobs(), st);
+  // Commit: blobs first (each already verified), then the manifests.
+  while (s.ok() && !st.staged.empty()) {
+    auto it = st.staged.begin();
     if (store.blobs().has(it->first)) {
       ::unlink(it->second.c_str());
-      continue;
+    } else {
+      s = store.blobs().commit_verified(it->second, it->first);
+      if (!s.ok()) break;  // its temp file is removed with the rest below
     }
-    s = store.blobs().commit_verified(it->second, it->first);
-    if (!s.ok()) {
-      cleanup();
-      return s.with_context("import " + archive_path);
-    }
+    st.staged.erase(it);
+  }
+  if (!s.ok()) {
+    st.discard();
+    return s.with_context("import " + archive_path);
   }
   std::vector<model_name> names;
-  for (auto& [n, bytes] : manifests) {
+  for (auto& [n, bytes] : st.manifests) {
     R1_RETURN_IF_ERROR(store.write_manifest(n, bytes).with_context("import " + archive_path));
     names.push_back(n);
   }
