@@ -30,7 +30,8 @@ class fault_server {
   std::atomic<uint64_t> cut_blob_after{0};      // one blob GET closes the connection after N bytes
   std::atomic<int> stall_next_blob_gets{0};     // this many blob GETs send a little, then hang
   std::atomic<int> stall_ms{3000};
-  std::atomic<uint64_t> throttle_bytes_per_s{0};  // slow every blob GET down
+  std::atomic<uint64_t> throttle_bytes_per_s{0};  // slow blob GETs down...
+  std::atomic<uint64_t> throttle_from_offset{0};  // ...for bytes at or after this offset
   std::atomic<bool> require_token{false};
   std::string redirect_blobs_to;                // "http://localhost:<port>" => 307 for blob GETs
   std::string huge_manifest_tag;                // this tag answers with a 100 MB manifest
@@ -165,7 +166,7 @@ class fault_server {
           if (n > 0 && !sink.write(shared->data() + offset, n)) return false;
           sent += n;
           blob_bytes_sent_ += n;
-          if (uint64_t bps = throttle_bytes_per_s.load(); bps > 0)
+          if (uint64_t bps = throttle_bytes_per_s.load(); bps > 0 && offset >= throttle_from_offset.load())
             std::this_thread::sleep_for(std::chrono::microseconds(n * 1000000 / bps));
           if (cut > 0 && sent >= cut) return false;  // drop the connection mid-blob
           return true;
