@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "r1/mkmodel/weight_fill.h"
 #include "r1/base/raii.h"
@@ -322,6 +323,59 @@ TEST(MkModel, ConvertsLlamaAndDeepSeekTokenizers) {
   EXPECT_EQ(d->token_types[0], 3);
   EXPECT_TRUE(check_vocab(*d).ok());
   EXPECT_FALSE(apply_r1_distill(*d).ok());  // not a Qwen2 or Llama-3 vocabulary
+}
+
+std::string run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+TEST(MkModel, R1DistillTemplateRendersWithJinja2) {
+  if (run_command("python3 -c 'import jinja2; print(1)' 2>/dev/null") != "1\n")
+    GTEST_SKIP() << "python3-jinja2 is not installed";
+  temp_dir dir;
+  ASSERT_TRUE(write_file_atomic(dir.path + "/t.jinja", r1_distill_chat_template()).ok());
+  const char* script = R"PY(
+import json, sys, jinja2
+t = jinja2.Environment().from_string(open(sys.argv[1], encoding="utf-8").read())
+def r(m, gen=True): return t.render(messages=m, bos_token="<B>", eos_token="<E>", add_generation_prompt=gen)
+tc = {"type": "function", "function": {"name": "f", "arguments": "{}"}}
+print(json.dumps([
+  r([{"role": "user", "content": "What is 1+1?"}]),
+  r([{"role": "system", "content": "S1"}, {"role": "system", "content": "S2"}, {"role": "user", "content": "a"},
+     {"role": "assistant", "content": "<think>x</think>B"}, {"role": "user", "content": "c"}]),
+  r([{"role": "user", "content": "q"}, {"role": "assistant", "content": None, "tool_calls": [tc, tc]},
+     {"role": "tool", "content": "R1"}, {"role": "tool", "content": "R2"}]),
+]))
+)PY";
+  ASSERT_TRUE(write_file_atomic(dir.path + "/r.py", script).ok());
+  std::string out = run_command("python3 " + dir.path + "/r.py " + dir.path + "/t.jinja");
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(j.is_array() && j.size() == 3) << out;
+  const std::string user = "<\xef\xbd\x9cUser\xef\xbd\x9c>", asst = "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c>";
+  const std::string eos = "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>";
+  EXPECT_EQ(j[0], "<B>" + user + "What is 1+1?" + asst + "<think>\n");
+  // Last system prompt only; reasoning stripped from history.
+  EXPECT_EQ(j[1], "<B>S2" + user + "a" + asst + "B" + eos + user + "c" + asst + "<think>\n");
+  // Tool calls, then tool outputs; no generation prompt after tool output.
+  std::string call = "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "begin\xef\xbd\x9c>function"
+                     "<\xef\xbd\x9ctool\xe2\x96\x81sep\xef\xbd\x9c>f\n```json\n{}\n```"
+                     "<\xef\xbd\x9ctool\xe2\x96\x81" "call\xe2\x96\x81" "end\xef\xbd\x9c>";
+  std::string j2 = j[2];
+  EXPECT_EQ(j2.find("<B>" + user + "q" + asst + "<\xef\xbd\x9ctool\xe2\x96\x81" "calls\xe2\x96\x81" "begin\xef\xbd\x9c>" + call +
+                    "\n" + call),
+            0u)
+      << j2;
+  EXPECT_NE(j2.find("R1<\xef\xbd\x9ctool\xe2\x96\x81output\xe2\x96\x81" "end\xef\xbd\x9c>\n"), std::string::npos);
+  const std::string outputs_end = "<\xef\xbd\x9ctool\xe2\x96\x81outputs\xe2\x96\x81" "end\xef\xbd\x9c>";
+  ASSERT_GT(j2.size(), outputs_end.size());
+  EXPECT_EQ(j2.substr(j2.size() - outputs_end.size()), outputs_end);
 }
 
 TEST(MkModel, SyntheticTokenizerIsByteComplete) {
