@@ -70,15 +70,19 @@ class child_process final : public runner_process {
     std::lock_guard<std::mutex> lk(mu_);
     return exit_text_;
   }
+  // Returns once the reaper has finished, on_exit included, so destroying this
+  // object afterwards never waits on the exit callback.
   void stop(std::chrono::milliseconds grace) override {
-    if (exited_) return;
-    ::kill(pid_, SIGTERM);
     std::unique_lock<std::mutex> lk(mu_);
-    if (!cv_.wait_for(lk, grace, [&] { return exited_.load(); })) {
-      R1_LOG(warn, "runner") << name_ << " pid " << pid_ << " did not stop after SIGTERM; killing it";
-      ::kill(pid_, SIGKILL);
-      cv_.wait(lk, [&] { return exited_.load(); });
+    if (reaped_) return;
+    if (!exited_) {
+      ::kill(pid_, SIGTERM);
+      if (!cv_.wait_for(lk, grace, [&] { return exited_.load(); })) {
+        R1_LOG(warn, "runner") << name_ << " pid " << pid_ << " did not stop after SIGTERM; killing it";
+        ::kill(pid_, SIGKILL);
+      }
     }
+    cv_.wait(lk, [&] { return reaped_; });
   }
 
   // Starts the stdout/stderr readers and the reaper.
@@ -115,6 +119,9 @@ class child_process final : public runner_process {
       }
       R1_LOG(info, "runner") << name_ << " pid " << pid_ << " exited: " << exit_description();
       if (on_exit) on_exit();
+      std::lock_guard<std::mutex> lk(mu_);
+      reaped_ = true;
+      cv_.notify_all();
     });
   }
 
@@ -135,6 +142,7 @@ class child_process final : public runner_process {
   std::condition_variable cv_;
   int port_ = 0;
   std::atomic<bool> exited_{false};
+  bool reaped_ = false;  // the reaper thread is done, on_exit included
   std::string exit_text_;
   std::thread out_thread_, err_thread_, reaper_;
 };

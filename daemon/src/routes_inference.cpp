@@ -132,7 +132,8 @@ bool write_line(httplib::DataSink& sink, const json& j) {
   return sink.write(line.data(), line.size());
 }
 
-void run_stream(const std::shared_ptr<stream_job>& job, httplib::DataSink& sink) {
+// Returns false when the client went away (the provider must not be called again).
+bool run_stream(const std::shared_ptr<stream_job>& job, httplib::DataSink& sink) {
   std::vector<int32_t> answer;
   rp::completion_chunk fin;
   bool client_gone = false;
@@ -157,7 +158,7 @@ void run_stream(const std::shared_ptr<stream_job>& job, httplib::DataSink& sink)
   });
   if (client_gone) {
     R1_LOG(info, "http") << "client went away; cancelled the request to " << job->model;
-    return;
+    return false;
   }
   if (!st.ok()) {
     R1_LOG(warn, "http") << job->model << ": " << st.message();
@@ -168,15 +169,14 @@ void run_stream(const std::shared_ptr<stream_job>& job, httplib::DataSink& sink)
     write_line(sink, final_object(*job, fin, answer, "", ""));
   }
   sink.done();
+  return true;
 }
 
 // Runs the job: streaming (NDJSON) or one JSON object.
 void respond(const std::shared_ptr<stream_job>& job, bool stream, httplib::Response& res) {
   if (stream) {
-    res.set_chunked_content_provider("application/x-ndjson", [job](size_t, httplib::DataSink& sink) {
-      run_stream(job, sink);
-      return true;
-    });
+    res.set_chunked_content_provider("application/x-ndjson",
+                                     [job](size_t, httplib::DataSink& sink) { return run_stream(job, sink); });
     return;
   }
   auto r = run_completion(*job->lease_, job->req);

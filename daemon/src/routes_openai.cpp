@@ -100,11 +100,12 @@ json text_chunk(const sse_job& job, const std::string& text, const json& finish,
   return j;
 }
 
-void run_sse(const std::shared_ptr<sse_job>& job, httplib::DataSink& sink) {
+// Returns false when the client went away (the provider must not be called again).
+bool run_sse(const std::shared_ptr<sse_job>& job, httplib::DataSink& sink) {
   bool gone = false;
   rp::completion_chunk fin;
   if (job->chat && !write_event(sink, api::dump(chat_delta_chunk(*job, {{"role", "assistant"}, {"content", ""}}, nullptr, nullptr))))
-    return;
+    return false;
   status st = job->lease_->runner().complete(job->req, [&](const rp::completion_chunk& c) {
     if (c.done) fin = c;
     json lp = job->logprobs && !c.probs.empty()
@@ -126,12 +127,12 @@ void run_sse(const std::shared_ptr<sse_job>& job, httplib::DataSink& sink) {
     }
     return true;
   });
-  if (gone) return;
+  if (gone) return false;
   if (!st.ok() || fin.stop_reason == "error") {
     std::string msg = st.ok() ? fin.error : st.message();
     write_event(sink, api::dump(api::openai_error(msg, "server_error")));
     sink.done();
-    return;
+    return true;
   }
   std::string fr = finish_reason(fin.stop_reason);
   write_event(sink, api::dump(job->chat ? chat_delta_chunk(*job, json::object(), fr, nullptr) : text_chunk(*job, "", fr, nullptr)));
@@ -143,14 +144,13 @@ void run_sse(const std::shared_ptr<sse_job>& job, httplib::DataSink& sink) {
   }
   write_event(sink, "[DONE]");
   sink.done();
+  return true;
 }
 
 void stream_sse(const std::shared_ptr<sse_job>& job, httplib::Response& res) {
   res.set_header("Cache-Control", "no-cache");
-  res.set_chunked_content_provider("text/event-stream", [job](size_t, httplib::DataSink& sink) {
-    run_sse(job, sink);
-    return true;
-  });
+  res.set_chunked_content_provider("text/event-stream",
+                                   [job](size_t, httplib::DataSink& sink) { return run_sse(job, sink); });
 }
 
 // Common start: resolve, layer options, acquire. Replies with an error and returns null on failure.
