@@ -211,11 +211,12 @@ http_response http_perform(const http_request& req) {
   CURLcode rc = curl_easy_perform(c);
   if (rc == CURLE_OK) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-    if (!deliver_headers(&t)) resp.transport = io_error(req.method + " " + req.url + ": response refused");
+    if (!deliver_headers(&t)) resp.transport = io_error(req.method + " " + req.url.substr(0, req.url.find('?')) + ": response refused");
     return resp;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
-  const std::string what = req.method + " " + req.url + ": ";
+  // No query string in messages: signed CDN URLs carry credentials there.
+  const std::string what = req.method + " " + req.url.substr(0, req.url.find('?')) + ": ";
   if (rc == CURLE_ABORTED_BY_CALLBACK && t.stalled) {
     resp.stalled = true;
     resp.transport = unavailable(what + "no data for " + std::to_string(req.stall_timeout_ms) + " ms (stalled)");

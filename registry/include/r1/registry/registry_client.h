@@ -42,7 +42,9 @@ struct registry_credentials {
 
 struct client_options {
   // Hosts (as in the model name, "host[:port]") that may be reached over plain
-  // http. Loopback hosts always may.
+  // http. Loopback hosts always may. There is deliberately no per-request
+  // "insecure" switch (Ollama's /api/pull has one): plain http is a property of
+  // a registry in the configuration, not of a request.
   std::vector<std::string> insecure_registries;
   // host -> base URL that replaces "https://<host>" (a company mirror).
   std::map<std::string, std::string> host_overrides;
