@@ -23,8 +23,11 @@ ap.add_argument("--threads", type=int, default=0)
 ap.add_argument("--kv-type", default="f16")
 ap.add_argument("--port", type=int, default=0)
 args = ap.parse_args()
-with open(args.model[0]) as f:
-    behaviour = json.load(f)
+try:
+    with open(args.model[0]) as f:
+        behaviour = json.load(f)
+except (ValueError, UnicodeDecodeError):
+    behaviour = {}  # a real GGUF: default behaviour
 if "exit_on_start" in behaviour:
     print("stub runner: failing on purpose", file=sys.stderr, flush=True)
     sys.exit(behaviour["exit_on_start"])
