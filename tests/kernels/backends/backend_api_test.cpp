@@ -1,0 +1,129 @@
+// The backend interface itself: registry, device listing JSON, buffers and the
+// argument checks every backend shares.
+#include <nlohmann/json.hpp>
+
+#include "backend_test_util.h"
+#include "r1/kernels/cpu_backend.h"
+
+namespace r1::kernels::testing {
+namespace {
+
+TEST(backend_api, registry_lists_cpu_last_and_compiled_gpus) {
+  const auto& r = registry();
+  ASSERT_FALSE(r.backends().empty());
+  EXPECT_EQ(r.backends().back()->name(), "cpu");
+  for (const std::string& name : compiled_backends()) {
+    const bool present = r.find(name) != nullptr;
+    bool recorded = false;
+    for (const auto& u : r.unavailable()) recorded |= u.name == name && !u.why.message().empty();
+    EXPECT_TRUE(present != recorded) << name << ": either usable or recorded with a reason";
+  }
+#ifdef R1_EXPECT_VULKAN_DEVICE
+  EXPECT_NE(r.find("vulkan"), nullptr) << "a Vulkan device (lavapipe) was expected on this machine";
+#endif
+}
+
+TEST(backend_api, cpu_only_registry_touches_no_gpu) {
+  auto r = make_backend_registry({.cpu_threads = 1, .enable_gpu = false});
+  ASSERT_EQ(r.backends().size(), 1u);
+  EXPECT_TRUE(r.unavailable().empty());
+}
+
+TEST(backend_api, list_devices_json_describes_every_device) {
+  const std::string text = list_devices_json(registry());
+  std::printf("[ DEVICES ] %s\n", text.c_str());
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << text;
+  ASSERT_TRUE(j["devices"].is_array());
+  ASSERT_EQ(j["devices"].size(), registry().all_devices().size());
+  bool saw_cpu = false;
+  for (const auto& d : j["devices"]) {
+    for (const char* k : {"backend", "name", "type"}) ASSERT_TRUE(d[k].is_string()) << k << " in " << d.dump();
+    ASSERT_TRUE(d["total_memory"].is_number_unsigned());
+    ASSERT_TRUE(d["free_memory"].is_number_unsigned());
+    EXPECT_GT(d["total_memory"].get<uint64_t>(), 0u) << d.dump();
+    EXPECT_LE(d["free_memory"].get<uint64_t>(), d["total_memory"].get<uint64_t>()) << d.dump();
+    if (d["backend"] == "cuda") {
+      EXPECT_TRUE(d["compute_capability"].is_string());
+    }
+    saw_cpu |= d["backend"] == "cpu" && d["type"] == "cpu";
+  }
+  EXPECT_TRUE(saw_cpu);
+  EXPECT_TRUE(j["unavailable"].is_array());
+}
+
+TEST(backend_api, buffers_round_trip_and_refuse_out_of_range) {
+  for (device* d : registry().all_devices()) {
+    auto b = d->alloc(1000);
+    ASSERT_TRUE(b.ok()) << device_label(*d);
+    std::vector<uint8_t> in(1000), out(1000);
+    for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>(i * 7 + 3);
+    ASSERT_TRUE(b.value()->upload(0, in.data(), in.size()).ok());
+    ASSERT_TRUE(b.value()->download(0, out.data(), out.size()).ok());
+    EXPECT_EQ(in, out) << device_label(*d);
+    ASSERT_TRUE(b.value()->upload(500, in.data(), 10).ok());
+    ASSERT_TRUE(b.value()->download(500, out.data(), 10).ok());
+    EXPECT_TRUE(std::equal(in.begin(), in.begin() + 10, out.begin()));
+    EXPECT_EQ(b.value()->upload(995, in.data(), 10).code(), error_code::invalid_argument);
+    EXPECT_EQ(b.value()->download(1001, out.data(), 0).code(), error_code::invalid_argument);
+  }
+}
+
+TEST(backend_api, device_copy_between_buffers) {
+  for (device* d : registry().all_devices()) {
+    const auto v = random_floats(64, -1, 1, 7);
+    auto a = upload(*d, v), b = zeros(*d, 64 * 4);
+    auto s = d->create_stream().value();
+    ASSERT_TRUE(s->copy({a.buf.get(), 32}, {b.buf.get(), 0}, 128).ok());
+    ASSERT_TRUE(s->synchronize().ok());
+    const auto got = download_floats(b, 64);
+    for (int i = 0; i < 32; ++i) ASSERT_EQ(got[i], v[i + 8]) << device_label(*d);
+  }
+}
+
+TEST(backend_api, ops_refuse_bad_arguments_on_every_device) {
+  for (device* d : registry().all_devices()) {
+    auto small = zeros(*d, 64), big = zeros(*d, 16384);
+    auto s = d->create_stream().value();
+    // y needs rows*4 = 256 bytes, the buffer has 64.
+    auto st = s->matmul({tensor_type::f32, 64, 32, big.arg(), big.arg(), 1, 32, small.arg(), 64});
+    EXPECT_EQ(st.code(), error_code::invalid_argument) << device_label(*d);
+    EXPECT_NE(st.message().find("matmul: y"), std::string::npos) << st.message();
+    // cols not a multiple of 32.
+    EXPECT_EQ(s->matmul({tensor_type::f32, 2, 20, big.arg(), big.arg(), 1, 20, big.arg(), 2}).code(),
+              error_code::invalid_argument);
+    // misaligned offset.
+    EXPECT_EQ(s->swiglu({{big.buf.get(), 2}, big.arg(), big.arg(), 8}).code(), error_code::invalid_argument);
+    // odd rope dims.
+    rope_args r;
+    r.x = big.arg();
+    r.pos = big.arg();
+    r.n_tokens = 1;
+    r.n_heads = 1;
+    r.head_dim = 8;
+    r.n_rot = 3;
+    EXPECT_EQ(s->rope(r).code(), error_code::invalid_argument);
+    // a Q8_0 cache is not a device cache type here.
+    attention_op_args a;
+    a.q = a.out = big.arg();
+    a.head_dim_k = a.head_dim_v = 32;
+    a.n_kv = 1;
+    a.k = {tensor_type::q8_0, big.arg(), 64, 64};
+    a.v = {tensor_type::f16, big.arg(), 64, 64};
+    EXPECT_EQ(s->attention(a).code(), error_code::invalid_argument);
+    EXPECT_TRUE(s->synchronize().ok());
+  }
+}
+
+TEST(backend_api, streams_refuse_buffers_of_another_device) {
+  auto devs = registry().all_devices();
+  if (devs.size() < 2) GTEST_SKIP() << "needs a second device (a GPU) to mix buffers";
+  auto a = zeros(*devs[0], 256), b = zeros(*devs[1], 256);
+  auto s = devs[0]->create_stream().value();
+  EXPECT_EQ(s->swiglu({a.arg(), b.arg(), a.arg(), 8}).code(), error_code::invalid_argument);
+  auto s2 = devs[1]->create_stream().value();
+  EXPECT_EQ(s2->swiglu({b.arg(), a.arg(), b.arg(), 8}).code(), error_code::invalid_argument);
+}
+
+}  // namespace
+}  // namespace r1::kernels::testing
