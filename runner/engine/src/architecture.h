@@ -24,13 +24,13 @@ struct architecture {
   void (*forward_layers)(const model& m, forward_state& fs);
 };
 
-// nullptr for an unknown architecture; unimplemented ones (deepseek2) have an entry
-// with bind == nullptr so the error can say so.
+// nullptr for an unknown architecture; an entry with bind == nullptr is recognised but refused.
 const architecture* find_architecture(std::string_view name);
 
 // The registered architectures (defined in src/models/*.cpp).
 extern const architecture k_arch_qwen2;
 extern const architecture k_arch_llama;
 extern const architecture k_arch_qwen3;
+extern const architecture k_arch_deepseek2;
 
 }  // namespace r1::engine

@@ -4,6 +4,7 @@
 #include "r1/kernels/attention.h"
 #include "r1/kernels/matmul.h"
 #include "r1/kernels/ops.h"
+#include "r1/kernels/quants.h"
 
 namespace r1::engine {
 
@@ -18,6 +19,35 @@ void linear(forward_state& fs, const matrix& w, const float* x, int32_t n, float
   if (bias != nullptr && !bias->empty()) {
     R1_ASSERT(static_cast<int64_t>(bias->size()) == w.view.rows);
     for (int32_t r = 0; r < n; ++r) kernels::add(y + r * w.view.rows, bias->data(), y + r * w.view.rows, w.view.rows);
+  }
+}
+
+void linear_many(forward_state& fs, std::initializer_list<const matrix*> ws, const float* x, int32_t n,
+                 std::initializer_list<float*> ys, std::initializer_list<const vec*> biases) {
+  R1_ASSERT(ws.size() == ys.size() && (biases.size() == 0 || biases.size() == ws.size()));
+  const matrix& first = **ws.begin();
+  const tensor_type act = kernels::vec_dot_type(first.view.type);
+  bool shared = true;
+  for (const matrix* w : ws) shared = shared && kernels::vec_dot_type(w->view.type) == act && w->view.cols == first.view.cols;
+  auto y = ys.begin();
+  auto b = biases.begin();
+  if (!shared) {
+    for (const matrix* w : ws) {
+      linear(fs, *w, x, n, *y++, biases.size() ? *b++ : nullptr);
+    }
+    return;
+  }
+  const int64_t cols = first.view.cols;
+  const size_t row = kernels::row_size(act, cols);
+  fs.act_q.resize(row * static_cast<size_t>(n));
+  kernels::quantize_columns(act, x, n, cols, cols, fs.act_q.data(), *fs.pool);
+  for (const matrix* w : ws) {
+    float* out = *y++;
+    kernels::matmul_quantized(w->view, fs.act_q.data(), n, row, out, w->view.rows, *fs.pool);
+    const vec* bias = biases.size() ? *b++ : nullptr;
+    if (bias != nullptr && !bias->empty()) {
+      for (int32_t r = 0; r < n; ++r) kernels::add(out + r * w->view.rows, bias->data(), out + r * w->view.rows, w->view.rows);
+    }
   }
 }
 
@@ -67,8 +97,7 @@ void attn_output(forward_state& fs, const layer_weights& l) {
 void ffn_swiglu(const model& m, forward_state& fs, const layer_weights& l) {
   const model_hparams& hp = m.hparams();
   norm_rows(fs.x.data(), l.ffn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);
-  linear(fs, l.ffn_gate, fs.xn.data(), fs.n, fs.gate.data());
-  linear(fs, l.ffn_up, fs.xn.data(), fs.n, fs.up.data());
+  linear_many(fs, {&l.ffn_gate, &l.ffn_up}, fs.xn.data(), fs.n, {fs.gate.data(), fs.up.data()});
   kernels::swiglu(fs.gate.data(), fs.up.data(), fs.gate.data(), int64_t{hp.n_ff} * fs.n);
   linear(fs, l.ffn_down, fs.gate.data(), fs.n, fs.tmp.data());
   kernels::add(fs.x.data(), fs.tmp.data(), fs.x.data(), int64_t{hp.n_embd} * fs.n);

@@ -2,6 +2,8 @@
 // the batch held in a forward_state.
 #pragma once
 
+#include <initializer_list>
+
 #include "forward_state.h"
 #include "r1/engine/model.h"
 #include "weights.h"
@@ -13,6 +15,11 @@ void norm_rows(const float* x, const vec& w, float* y, int32_t n, int64_t width,
 
 // y = W·x (+ bias) for n rows of x (width W.cols) into rows of width W.rows.
 void linear(forward_state& fs, const matrix& w, const float* x, int32_t n, float* y, const vec* bias = nullptr);
+
+// Several matrices over the same input (q/k/v, gate/up): the activations are converted to
+// the weights' dot format once when they share it. ys[i] receives ws[i]·x (+ biases[i]).
+void linear_many(forward_state& fs, std::initializer_list<const matrix*> ws, const float* x, int32_t n,
+                 std::initializer_list<float*> ys, std::initializer_list<const vec*> biases = {});
 
 // Per-head RMSNorm (qwen3 q/k norms): each head of head_dim in rows of n_heads*head_dim.
 void norm_heads(float* x, const vec& w, int32_t n, int64_t n_heads, int64_t head_dim, float eps);

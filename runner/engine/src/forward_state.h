@@ -31,6 +31,7 @@ struct forward_state {
   std::vector<float> gate;  // n_ff
   std::vector<float> up;    // n_ff
   std::vector<float> tmp;   // n_embd
+  std::vector<uint8_t> act_q;  // activations converted once for several matrices
 };
 
 }  // namespace r1::engine

@@ -74,6 +74,21 @@ result<model_hparams> engine_hparams(const gguf::model_params& p) {
   r.beta_slow = p.yarn_beta_slow;
   r.n_ctx_orig = static_cast<int>(p.n_ctx_orig_yarn != 0 ? p.n_ctx_orig_yarn : p.n_ctx_train);
   hp.rope_scaling = std::string(gguf::rope_scaling_name(p.rope_scaling_type));
+  hp.n_lora_q = p.n_lora_q;
+  hp.n_lora_kv = p.n_lora_kv;
+  hp.head_dim_k_mla = p.n_embd_head_k_mla;
+  hp.head_dim_v_mla = p.n_embd_head_v_mla;
+  hp.n_expert = p.n_expert;
+  hp.n_expert_used = p.n_expert_used;
+  hp.n_expert_shared = p.n_expert_shared;
+  hp.n_ff_exp = p.n_ff_exp;
+  hp.n_layer_dense_lead = p.n_layer_dense_lead;
+  hp.expert_weights_scale = p.expert_weights_scale;
+  hp.expert_weights_norm = p.expert_weights_norm;
+  hp.expert_gating = static_cast<int>(p.expert_gating);
+  hp.n_expert_groups = p.n_expert_groups;
+  hp.n_group_used = p.n_group_used;
+  hp.yarn_log_multiplier = p.yarn_log_multiplier;
   return hp;
 }
 

@@ -51,6 +51,35 @@ result<matrix> tensor_source::get_matrix(const std::string& name, uint64_t n_in,
   return m;
 }
 
+result<stacked_matrix> tensor_source::get_stacked(const std::string& name, uint64_t n_in, uint64_t n_out,
+                                                 uint64_t n_mat) const {
+  const gguf::tensor_info* t = find(name);
+  const std::string want = "[" + std::to_string(n_in) + ", " + std::to_string(n_out) + ", " + std::to_string(n_mat) + "]";
+  if (t == nullptr) return corrupt("tensor " + name + " is missing");
+  if (t->n_dims != 3 || t->ne[0] != n_in || t->ne[1] != n_out || t->ne[2] != n_mat) {
+    return corrupt("tensor " + name + " has shape " + t->shape_string() + ", expected " + want);
+  }
+  if (!kernels::can_vec_dot(t->type)) {
+    return invalid_argument("tensor " + name + " has type " + std::string(type_info(t->type).name) +
+                            ", which the CPU kernels cannot multiply");
+  }
+  const size_t row = kernels::row_size(t->type, static_cast<int64_t>(n_in));
+  if (static_cast<uint64_t>(row) * n_out * n_mat != t->size) {
+    return corrupt("tensor " + name + " holds " + std::to_string(t->size) + " bytes, expected " +
+                   std::to_string(static_cast<uint64_t>(row) * n_out * n_mat));
+  }
+  stacked_matrix m;
+  m.name = name;
+  m.first.type = t->type;
+  m.first.rows = static_cast<int64_t>(n_out);
+  m.first.cols = static_cast<int64_t>(n_in);
+  m.first.data = t->data;
+  m.first.row_stride_bytes = row;
+  m.n_mat = static_cast<int64_t>(n_mat);
+  m.mat_stride_bytes = row * n_out;
+  return m;
+}
+
 result<vec> tensor_source::get_vector_optional(const std::string& name, uint64_t n) const {
   const gguf::tensor_info* t = find(name);
   if (t == nullptr) return vec{};

@@ -23,6 +23,8 @@ class tensor_source {
   result<matrix> get_matrix(const std::string& name, uint64_t n_in, uint64_t n_out) const;
   // Same, nullopt-like empty matrix when absent.
   result<matrix> get_matrix_optional(const std::string& name, uint64_t n_in, uint64_t n_out) const;
+  // A 3-D tensor {n_in, n_out, n_mat} read as n_mat stacked matrices (experts, heads).
+  result<stacked_matrix> get_stacked(const std::string& name, uint64_t n_in, uint64_t n_out, uint64_t n_mat) const;
   // A 1-D tensor of n elements converted to F32.
   result<vec> get_vector(const std::string& name, uint64_t n) const;
   result<vec> get_vector_optional(const std::string& name, uint64_t n) const;

@@ -20,6 +20,21 @@ struct matrix {
 // A 1-D tensor converted to F32 (empty when the tensor is absent).
 using vec = std::vector<float>;
 
+// A 3-D tensor read as n_mat matrices of the same shape stored one after another (MoE experts
+// along ne2, deepseek2's per-head attn_k_b / attn_v_b). at(i) views matrix i in place.
+struct stacked_matrix {
+  kernels::matrix_view first;  // matrix 0
+  int64_t n_mat = 0;
+  size_t mat_stride_bytes = 0;
+  std::string name;
+  explicit operator bool() const { return first.data != nullptr; }
+  kernels::matrix_view at(int64_t i) const {
+    kernels::matrix_view v = first;
+    v.data = static_cast<const uint8_t*>(first.data) + static_cast<size_t>(i) * mat_stride_bytes;
+    return v;
+  }
+};
+
 struct layer_weights {
   vec attn_norm;
   matrix wq, wk, wv, wo;
@@ -27,6 +42,15 @@ struct layer_weights {
   vec q_norm, k_norm;        // qwen3
   vec ffn_norm;
   matrix ffn_gate, ffn_up, ffn_down;
+
+  // deepseek2 (see src/models/deepseek2.cpp)
+  matrix wq_a, wq_b, wkv_a_mqa, wkv_b;  // wq instead of wq_a/wq_b in "lite" files; wkv_b legacy only
+  vec q_a_norm, kv_a_norm;
+  stacked_matrix wk_b, wv_b;            // MLA-split files: per-head absorbed up-projections
+  matrix ffn_gate_inp;                  // router, n_expert rows
+  vec exp_probs_b;                      // selection bias (optional)
+  stacked_matrix ffn_gate_exps, ffn_up_exps, ffn_down_exps;
+  matrix ffn_gate_shexp, ffn_up_shexp, ffn_down_shexp;
 };
 
 struct weights {

@@ -24,9 +24,7 @@ void forward_llama(const model& m, forward_state& fs) {
   for (uint32_t il = 0; il < hp.n_layer; ++il) {
     const layer_weights& l = m.w().layers[il];
     norm_rows(fs.x.data(), l.attn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);
-    linear(fs, l.wq, fs.xn.data(), fs.n, fs.q.data());
-    linear(fs, l.wk, fs.xn.data(), fs.n, fs.k.data());
-    linear(fs, l.wv, fs.xn.data(), fs.n, fs.v.data());
+    linear_many(fs, {&l.wq, &l.wk, &l.wv}, fs.xn.data(), fs.n, {fs.q.data(), fs.k.data(), fs.v.data()});
     rope_qk(m, fs);  // hp.rope.freq_factors points at w.rope_freqs when present
     attend(m, fs, static_cast<int>(il));
     attn_output(fs, l);

@@ -27,9 +27,8 @@ void forward_qwen2(const model& m, forward_state& fs) {
   for (uint32_t il = 0; il < hp.n_layer; ++il) {
     const layer_weights& l = m.w().layers[il];
     norm_rows(fs.x.data(), l.attn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);
-    linear(fs, l.wq, fs.xn.data(), fs.n, fs.q.data(), &l.bq);
-    linear(fs, l.wk, fs.xn.data(), fs.n, fs.k.data(), &l.bk);
-    linear(fs, l.wv, fs.xn.data(), fs.n, fs.v.data(), &l.bv);
+    linear_many(fs, {&l.wq, &l.wk, &l.wv}, fs.xn.data(), fs.n, {fs.q.data(), fs.k.data(), fs.v.data()},
+                {&l.bq, &l.bk, &l.bv});
     rope_qk(m, fs);
     attend(m, fs, static_cast<int>(il));
     attn_output(fs, l);

@@ -25,9 +25,7 @@ void forward_qwen3(const model& m, forward_state& fs) {
   for (uint32_t il = 0; il < hp.n_layer; ++il) {
     const layer_weights& l = m.w().layers[il];
     norm_rows(fs.x.data(), l.attn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);
-    linear(fs, l.wq, fs.xn.data(), fs.n, fs.q.data());
-    linear(fs, l.wk, fs.xn.data(), fs.n, fs.k.data());
-    linear(fs, l.wv, fs.xn.data(), fs.n, fs.v.data());
+    linear_many(fs, {&l.wq, &l.wk, &l.wv}, fs.xn.data(), fs.n, {fs.q.data(), fs.k.data(), fs.v.data()});
     norm_heads(fs.q.data(), l.q_norm, fs.n, hp.n_head, hp.head_dim_k, hp.rms_eps);
     norm_heads(fs.k.data(), l.k_norm, fs.n, hp.n_head_kv, hp.head_dim_k, hp.rms_eps);
     rope_qk(m, fs);
