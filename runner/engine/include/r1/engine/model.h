@@ -9,8 +9,8 @@
 // Weights stay in the mapping; only small 1-D tensors (norms, biases, rope factors) are
 // converted to F32 copies.
 //
-// Architectures: qwen2, llama, qwen3 (one file each under src/models/, registered in one table).
-// deepseek2 is recognised and refused with unimplemented-architecture errors until its file lands.
+// Architectures: qwen2, llama, qwen3, deepseek2 (one file each under src/models/, registered in
+// one table).
 //
 // Ownership: the model owns the mappings, the tokenizer and the weight table; it is immutable
 // after load and may be shared read-only by any number of threads.
@@ -47,6 +47,26 @@ struct model_hparams {
   float kq_scale = 0;                 // 1/sqrt(head_dim_k) unless the file says otherwise
   kernels::rope_params rope;          // freq_factors is filled by the model (rope_freqs)
   std::string rope_scaling = "none";  // none, linear, yarn
+
+  // deepseek2 only (zero elsewhere): low-rank attention (MLA) and mixture of experts.
+  // For MLA-split files head_dim_k / head_dim_v / n_head_kv describe the cached latent
+  // (kv_lora + rope dims / kv_lora / 1) and head_dim_k_mla / head_dim_v_mla the per-head
+  // query-key and value sizes; legacy files leave the *_mla fields 0.
+  uint32_t n_lora_q = 0;
+  uint32_t n_lora_kv = 0;
+  uint32_t head_dim_k_mla = 0;
+  uint32_t head_dim_v_mla = 0;
+  uint32_t n_expert = 0;
+  uint32_t n_expert_used = 0;
+  uint32_t n_expert_shared = 0;
+  uint32_t n_ff_exp = 0;
+  uint32_t n_layer_dense_lead = 0;
+  float expert_weights_scale = 0;  // routed_scaling_factor (0: none)
+  bool expert_weights_norm = false;
+  int expert_gating = 1;           // 1 softmax, 2 sigmoid, 3 softmax over the selected logits
+  uint32_t n_expert_groups = 0;    // group-limited routing only when > 1
+  uint32_t n_group_used = 0;
+  float yarn_log_multiplier = 0;   // deepseek2 attention-scale multiplier (1.0 for R1)
 };
 
 struct model_info {
