@@ -23,11 +23,26 @@ struct block_q4_k { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qs[12
 struct block_q5_k { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]; };
 struct block_q6_k { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; uint16_t d; };
 struct block_q8_k { float d; int8_t qs[256]; int16_t bsums[16]; };
+// Non-linear 4-bit codebook formats (quants_iq4.cpp): per 32 elements, 16 bytes of nibbles
+// indexing k_iq4nl_values, low nibbles first (elements 0..15, then 16..31 from the high ones).
+struct block_iq4_nl { uint16_t d; uint8_t qs[16]; };
+struct block_iq4_xs { uint16_t d; uint16_t scales_h; uint8_t scales_l[4]; uint8_t qs[128]; };
 
 static_assert(sizeof(block_q4_0) == 18 && sizeof(block_q4_1) == 20 && sizeof(block_q5_0) == 22);
 static_assert(sizeof(block_q5_1) == 24 && sizeof(block_q8_0) == 34 && sizeof(block_q8_1) == 36);
 static_assert(sizeof(block_q2_k) == 84 && sizeof(block_q3_k) == 110 && sizeof(block_q4_k) == 144);
 static_assert(sizeof(block_q5_k) == 176 && sizeof(block_q6_k) == 210 && sizeof(block_q8_k) == 292);
+static_assert(sizeof(block_iq4_nl) == 18 && sizeof(block_iq4_xs) == 136);
+
+// The IQ4_NL / IQ4_XS codebook (gguf-and-quants.md §7).
+constexpr int8_t k_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// IQ4_XS sub-block ib's 6-bit scale minus 32.
+static inline int iq4_xs_scale(const block_iq4_xs& b, int ib) {
+  const int lo = (b.scales_l[ib / 2] >> (4 * (ib % 2))) & 15;
+  const int hi = (b.scales_h >> (2 * ib)) & 3;
+  return (lo | (hi << 4)) - 32;
+}
 
 // A dot kernel: n elements of one weight row against one activation row.
 using dot_fn = float (*)(int64_t n, const void* w, const void* a);

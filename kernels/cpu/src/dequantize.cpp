@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "blocks.h"
+#include "quants_iq4.h"
 #include "r1/kernels/quants.h"
 
 namespace r1::kernels {
@@ -182,6 +183,7 @@ bool can_dequantize(tensor_type t) {
     case tensor_type::q4_0: case tensor_type::q4_1: case tensor_type::q5_0: case tensor_type::q5_1:
     case tensor_type::q8_0: case tensor_type::q8_1: case tensor_type::q2_k: case tensor_type::q3_k:
     case tensor_type::q4_k: case tensor_type::q5_k: case tensor_type::q6_k: case tensor_type::q8_k:
+    case tensor_type::iq4_nl: case tensor_type::iq4_xs:
       return true;
     default:
       return false;
@@ -216,6 +218,8 @@ status dequantize_row(tensor_type t, const void* src, float* dst, int64_t n) {
     case tensor_type::q5_k: deq_q5_k(static_cast<const block_q5_k*>(src), dst, nb); break;
     case tensor_type::q6_k: deq_q6_k(static_cast<const block_q6_k*>(src), dst, nb); break;
     case tensor_type::q8_k: deq_q8_k(static_cast<const block_q8_k*>(src), dst, nb); break;
+    case tensor_type::iq4_nl: dequantize_iq4_nl(static_cast<const block_iq4_nl*>(src), dst, nb); break;
+    case tensor_type::iq4_xs: dequantize_iq4_xs(static_cast<const block_iq4_xs*>(src), dst, nb); break;
     default: break;
   }
   return ok_status();

@@ -65,7 +65,7 @@ bool can_vec_dot(tensor_type w) {
     case tensor_type::f32: case tensor_type::f16: case tensor_type::bf16:
     case tensor_type::q4_0: case tensor_type::q4_1: case tensor_type::q5_0: case tensor_type::q5_1:
     case tensor_type::q8_0: case tensor_type::q2_k: case tensor_type::q3_k: case tensor_type::q4_k:
-    case tensor_type::q5_k: case tensor_type::q6_k:
+    case tensor_type::q5_k: case tensor_type::q6_k: case tensor_type::iq4_nl: case tensor_type::iq4_xs:
       return true;
     default:
       return false;
@@ -74,10 +74,11 @@ bool can_vec_dot(tensor_type w) {
 
 tensor_type vec_dot_type(tensor_type w) {
   switch (w) {
-    case tensor_type::q4_0: case tensor_type::q5_0: case tensor_type::q8_0: return tensor_type::q8_0;
+    case tensor_type::q4_0: case tensor_type::q5_0: case tensor_type::q8_0: case tensor_type::iq4_nl:
+      return tensor_type::q8_0;
     case tensor_type::q4_1: case tensor_type::q5_1: return tensor_type::q8_1;
     case tensor_type::q2_k: case tensor_type::q3_k: case tensor_type::q4_k: case tensor_type::q5_k:
-    case tensor_type::q6_k: return tensor_type::q8_k;
+    case tensor_type::q6_k: case tensor_type::iq4_xs: return tensor_type::q8_k;
     case tensor_type::f16: return tensor_type::f16;
     case tensor_type::bf16: return tensor_type::bf16;
     case tensor_type::f32: return tensor_type::f32;

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "blocks.h"
+#include "quants_iq4.h"
 
 namespace r1::kernels::detail {
 namespace {
@@ -420,8 +421,8 @@ extern const isa_ops avx2_ops = {
         one_column<f32_cols<1>>, one_column<f16_cols<1>>, dot_q4_0, dot_q4_1, nullptr, nullptr, dot_q5_0,
         dot_q5_1,  // 0..7
         dot_q8_0, nullptr, dot_q2_k, dot_q3_k, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
-        dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,     // 14..21
-        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
+        dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, dot_iq4_nl_avx2, nullptr,  // 14..21
+        nullptr, dot_iq4_xs_avx2, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,  // 22..29
         one_column<bf16_cols<1>>, nullptr,                                           // 30..31
     },
     {

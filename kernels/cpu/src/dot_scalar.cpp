@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blocks.h"
+#include "quants_iq4.h"
 #include "r1/kernels/quants.h"
 
 namespace r1::kernels::detail {
@@ -237,8 +238,8 @@ extern const isa_ops scalar_ops = {
     {
         dot_f32, dot_f16, dot_q4_0, dot_q4_1, nullptr, nullptr, dot_q5_0, dot_q5_1,  // 0..7
         dot_q8_0, nullptr, dot_q2_k, dot_q3_k, dot_q45_k<false>, dot_q45_k<true>,   // 8..13
-        dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
-        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,     // 22..29
+        dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, dot_iq4_nl_scalar, nullptr,  // 14..21
+        nullptr, dot_iq4_xs_scalar, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,  // 22..29
         dot_bf16, nullptr,                                                          // 30..31
     },
     {},

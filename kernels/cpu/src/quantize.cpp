@@ -5,6 +5,7 @@
 #include <string>
 
 #include "blocks.h"
+#include "quants_iq4.h"
 #include "quantize_k.h"
 #include "r1/kernels/quants.h"
 
@@ -212,6 +213,8 @@ status quantize_impl(tensor_type t, const float* src, void* dst, int64_t n, q8_r
     case tensor_type::q4_k: quantize_q4_k(src, static_cast<block_q4_k*>(dst), nb); break;
     case tensor_type::q5_k: quantize_q5_k(src, static_cast<block_q5_k*>(dst), nb); break;
     case tensor_type::q6_k: quantize_q6_k(src, static_cast<block_q6_k*>(dst), nb); break;
+    case tensor_type::iq4_nl: quantize_iq4_nl(src, static_cast<block_iq4_nl*>(dst), nb); break;
+    case tensor_type::iq4_xs: quantize_iq4_xs(src, static_cast<block_iq4_xs*>(dst), nb); break;
     default: break;
   }
   return ok_status();
