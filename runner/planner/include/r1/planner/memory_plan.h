@@ -1,0 +1,93 @@
+// planner::memory_plan: where a model's layers go before it is loaded.
+//
+// From the GGUF (tensor sizes, hyperparameters) and the request (context,
+// parallel slots, KV cache type, batch) it computes per device the bytes of
+// weights, KV cache and scratch, and assigns consecutive repeating layers to
+// the GPUs in order until they are full; the rest stays on the CPU. The token
+// embedding always stays on the CPU (a row lookup); the output head and final
+// norm go to the last GPU when every layer is offloaded and they fit.
+//
+// Pure arithmetic over metadata: no GPU library, so the daemon can call it.
+// Errors: invalid_argument for a bad request; resource_exhausted, with the
+// sizes in the message, when the model cannot be placed: the request demands
+// more GPU layers than fit (never a silent CPU fallback), or the CPU share does
+// not fit the host memory given.
+// Thread safety: pure functions; plain values.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "r1/base/status.h"
+#include "r1/base/tensor_type.h"
+#include "r1/gguf/model_files.h"
+#include "r1/gguf/model_params.h"
+
+namespace r1::planner {
+
+struct plan_request {
+  uint32_t n_ctx = 4096;      // positions per slot
+  uint32_t n_parallel = 1;    // slots; the KV cache holds n_ctx * n_parallel positions
+  tensor_type kv_type = tensor_type::f16;
+  uint32_t n_batch = 512;     // tokens per forward pass (prompt chunks): sizes the scratch
+  int n_gpu_layers = -1;      // -1: as many as fit; 0: CPU only; n: exactly n (refused if they do not fit)
+  uint64_t host_free = 0;     // bytes of host memory available (0: not checked)
+};
+
+// A GPU as `r1-runner --list-devices` reports it.
+struct device_budget {
+  std::string backend;        // "vulkan", "cuda"
+  int index = 0;
+  std::string name;
+  uint64_t free_memory = 0;   // bytes
+  uint64_t reserve = 256ull << 20;  // kept free for the driver and other users
+};
+
+// One tensor's size (bytes) by GGUF name.
+struct tensor_size {
+  std::string name;
+  uint64_t bytes = 0;
+};
+
+struct device_share {
+  std::string backend;  // "cpu" for the host share
+  int index = 0;
+  std::string name;
+  uint32_t first_layer = 0, n_layers = 0;
+  bool output = false;  // holds output.weight + output_norm
+  uint64_t weight_bytes = 0, kv_bytes = 0, scratch_bytes = 0;
+  uint64_t total() const { return weight_bytes + kv_bytes + scratch_bytes; }
+};
+
+struct memory_plan {
+  uint32_t n_layer = 0;
+  uint32_t n_gpu_layers = 0;
+  uint64_t weight_bytes = 0;   // whole model
+  uint64_t kv_bytes = 0;       // whole KV cache
+  std::vector<device_share> gpus;  // one per GPU that got layers (in device order)
+  device_share cpu;                // what stays on the host
+  bool fully_offloaded() const { return n_gpu_layers == n_layer && (gpus.empty() ? false : gpus.back().output); }
+  // {"n_layer","n_gpu_layers","weight_bytes","kv_bytes","devices":[{backend,index,name,first_layer,
+  //   n_layers,output,weight_bytes,kv_bytes,scratch_bytes,total_bytes}...]} (CPU last).
+  std::string to_json() const;
+  // Human-readable table for `r1 show --plan`.
+  std::string to_text() const;
+};
+
+// Sizes of every tensor of the model (all shards).
+std::vector<tensor_size> tensor_sizes(const gguf::model_files& m);
+
+// Layer index of a "blk.N.*" tensor name; -1 for non-layer tensors.
+int layer_of(std::string_view tensor_name);
+
+result<memory_plan> make_plan(const gguf::model_params& p, std::span<const tensor_size> tensors,
+                              const plan_request& r, std::span<const device_budget> gpus);
+
+// Scratch bytes one device needs for the request (activations of n_batch tokens;
+// logits when `output`). Exposed for tests and docs.
+uint64_t scratch_bytes(const gguf::model_params& p, const plan_request& r, bool output);
+
+}  // namespace r1::planner
