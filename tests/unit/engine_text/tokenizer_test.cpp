@@ -2,6 +2,8 @@
 // expected id can be worked out by hand.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "r1/engine/tokenizer.h"
 #include "r1/engine/utf8.h"
 
@@ -174,6 +176,28 @@ TEST(tokenizer, digits_split_per_pre_tokenizer) {
   EXPECT_EQ(make(d)->encode("12"), std::vector<token_id>{d.id("12")});
   // Groups of three: "1212" is "121" + "2" for llama-bpe, so only one merge applies.
   EXPECT_EQ(make(l)->encode("1212"), (std::vector<token_id>{l.id("12"), '1', '2'}));
+}
+
+TEST(tokenizer, pathological_inputs_stay_linear) {
+  // Long runs that stress the split regexes and the BPE heap; each must be fast.
+  const std::vector<std::string> inputs = {
+      std::string(200000, ' ') + "x", std::string(200000, '\n'), std::string(200000, 'a'),
+      [] { std::string s; for (int i = 0; i < 50000; ++i) s += " \n\t"; return s; }(),
+      [] { std::string s; for (int i = 0; i < 50000; ++i) s += "'s1"; return s; }(),
+      [] { std::string s; for (int i = 0; i < 40000; ++i) s += "<|x|"; return s; }(),
+      std::string(100000, '\xE4'),
+  };
+  for (const char* pre : {"qwen2", "llama-bpe", "deepseek-v3"}) {
+    auto tok = make(make_vocab(pre));
+    for (const std::string& in : inputs) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto ids = tok->encode(in, {.parse_special = true});
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      EXPECT_FALSE(ids.empty());
+      EXPECT_LT(secs, 5.0) << pre << " input of " << in.size() << " bytes";
+      EXPECT_EQ(tok->decode(ids, true), utf8::sanitize(in));
+    }
+  }
 }
 
 TEST(vocab, end_of_generation_set) {
