@@ -24,6 +24,14 @@ fi
 step "tests: unit, kernels, integration, clients"
 ctest --test-dir build --output-on-failure -j "$jobs" -LE fuzz
 
+if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
+  step "CUDA backend (nvcc found): build, then the backend op tests (they skip without a GPU)"
+  cmake -S . -B build-cuda -G Ninja "${launcher[@]}" -DR1_CUDA=ON \
+    -DCMAKE_CUDA_COMPILER="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" >/dev/null
+  cmake --build build-cuda -j "$jobs" --target kernels_backend_tests
+  ctest --test-dir build-cuda -R '^kernels_backend_tests$' --output-on-failure
+fi
+
 step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -G Ninja "${launcher[@]}" -DCMAKE_BUILD_TYPE=Debug -DR1_SANITIZE=ON >/dev/null
 cmake --build build-asan -j "$jobs"

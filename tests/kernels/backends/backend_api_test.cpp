@@ -23,6 +23,15 @@ TEST(backend_api, registry_lists_cpu_last_and_compiled_gpus) {
 #endif
 }
 
+// A GPU backend compiled in without a usable device (CUDA on a machine without
+// an NVIDIA GPU) skips here, saying why; its op cases run only where a device exists.
+TEST(backend_api, compiled_gpu_backends_have_devices_or_skip) {
+  std::string missing;
+  for (const auto& u : registry().unavailable()) missing += u.name + ": " + u.why.message() + "; ";
+  if (!missing.empty()) GTEST_SKIP() << "no device for compiled backend(s): " << missing;
+  for (const std::string& name : compiled_backends()) EXPECT_NE(registry().find(name), nullptr) << name;
+}
+
 TEST(backend_api, cpu_only_registry_touches_no_gpu) {
   auto r = make_backend_registry({.cpu_threads = 1, .enable_gpu = false});
   ASSERT_EQ(r.backends().size(), 1u);
