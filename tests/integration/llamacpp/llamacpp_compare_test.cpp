@@ -57,6 +57,8 @@ result<json> llamacpp_logprobs(const std::string& model, const std::string& kv, 
 struct compare_result {
   double max_err = 0;     // over llama.cpp's top-5 tokens at every position
   double top1_agree = 0;  // fraction of positions with the same most likely token
+  double clear_agree = 1;  // same, over positions where llama.cpp's top two are > 0.05 nat apart
+  size_t clear = 0;
 };
 
 compare_result compare(const std::string& path, tensor_type kv, const std::string& kv_name, size_t n_tokens,
@@ -79,6 +81,7 @@ compare_result compare(const std::string& path, tensor_type kv, const std::strin
   std::vector<float> logits;
   EXPECT_TRUE((*ctx)->decode(0, tokens, 0, logits_mode::all, logits).ok());
   size_t agree = 0;
+  double clear_agree = 1;
   for (size_t i = 0; i < n_tokens; ++i) {
     std::span<const float> row(logits.data() + i * n_vocab, n_vocab);
     const json& top = (*ref)["positions"][i];
@@ -87,8 +90,14 @@ compare_result compare(const std::string& path, tensor_type kv, const std::strin
       const double ours = token_logprob(row, e[0].get<int32_t>());
       r.max_err = std::max(r.max_err, std::fabs(ours - theirs));
     }
-    agree += top_logprobs(row, 1)[0].id == top[0][0].get<int32_t>();
+    const bool same = top_logprobs(row, 1)[0].id == top[0][0].get<int32_t>();
+    agree += same;
+    if (top[0][1].get<double>() - top[1][1].get<double>() > 0.05) {
+      ++r.clear;
+      clear_agree += same;
+    }
   }
+  r.clear_agree = r.clear ? (clear_agree - 1) / static_cast<double>(r.clear) : 1.0;
   r.top1_agree = static_cast<double>(agree) / static_cast<double>(n_tokens);
   return r;
 }
@@ -154,12 +163,20 @@ TEST_F(llamacpp, q8_0_models_with_f16_cache_agree_within_0_15_nat) {
 }
 
 // The real R1-Distill-Qwen-1.5B shape (1536 wide, 28 layers, 151936 tokens) at Q4_K_M.
-// Heavy (a ~1 GB file): only when R1_LLAMACPP_LARGE=1.
+// Heavy (a ~1 GB file): only when R1_LLAMACPP_LARGE is set, to 1 (the test writes the model)
+// or to the path of such a model made earlier with
+//   r1-mkmodel --arch qwen2 --preset 1.5b --type Q4_K_M --tokenizer <qwen tokenizer dir> -o FILE
 TEST_F(llamacpp, q4_k_m_of_the_real_1_5b_shape_agrees_on_top1_over_512_positions) {
-  if (std::getenv("R1_LLAMACPP_LARGE") == nullptr) GTEST_SKIP() << "set R1_LLAMACPP_LARGE=1 to run";
+  const char* large = std::getenv("R1_LLAMACPP_LARGE");
+  if (large == nullptr) GTEST_SKIP() << "set R1_LLAMACPP_LARGE=1 (or to a model path) to run";
   test_support::temp_dir dir("llamacpp-1.5b");
-  const compare_result r = compare(make(dir, "qwen2", "Q4_K_M", "1.5b"), tensor_type::f16, "f16", 512, 4);
-  std::printf("qwen2 1.5B Q4_K_M: max |Δlogprob| %.3g, top-1 agreement %.4f\n", r.max_err, r.top1_agree);
+  const std::string given = large;
+  const std::string path = given != "1" ? given : make(dir, "qwen2", "Q4_K_M", "1.5b");
+  const char* kv = std::getenv("R1_LLAMACPP_KV");
+  const std::string kv_name = kv ? kv : "f16";
+  const compare_result r = compare(path, kv_name == "f32" ? tensor_type::f32 : tensor_type::f16, kv_name, 512, 4);
+  std::printf("qwen2 1.5B Q4_K_M (kv %s): max |Δlogprob| %.3g, top-1 agreement %.4f, on %zu clear positions %.4f\n",
+              kv_name.c_str(), r.max_err, r.top1_agree, r.clear, r.clear_agree);
   EXPECT_GE(r.top1_agree, 0.99);
 }
 

@@ -5,6 +5,7 @@
 //
 //   r1-llamacpp-logprobs MODEL KV_TYPE THREADS TOP_K TOKEN,TOKEN,...
 //   KV_TYPE: f32 | f16 | q8_0 (K and V cache type); flash attention is on.
+//   R1_LLAMACPP_UBATCH=N (environment) sets the physical batch size.
 //
 // Output: {"n_vocab": N, "positions": [[[id, logprob], ...], ...]} on stdout.
 #include <llama.h>
@@ -88,6 +89,9 @@ int main(int argc, char** argv) {
   cp.n_ctx = static_cast<uint32_t>(std::max(n, 64));
   cp.n_batch = static_cast<uint32_t>(std::max(n, 64));
   cp.n_ubatch = cp.n_batch;
+  // R1_LLAMACPP_UBATCH: physical batch size (1 evaluates token by token), to measure how much
+  // llama.cpp's own logits move with the batch shape.
+  if (const char* ub = std::getenv("R1_LLAMACPP_UBATCH")) cp.n_ubatch = static_cast<uint32_t>(std::max(1, std::atoi(ub)));
   cp.n_seq_max = 1;
   cp.n_threads = threads;
   cp.n_threads_batch = threads;
