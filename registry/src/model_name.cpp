@@ -105,7 +105,12 @@ std::string model_name::display() const {
 
 std::string model_name::full() const { return host + "/" + name_space + "/" + model + ":" + tag; }
 
-std::string model_name::repository() const { return lower(name_space) + "/" + lower(model); }
+std::string model_name::repository() const {
+  // OCI repository names are lower case; Hugging Face repository ids keep theirs.
+  const std::string h = lower(host);
+  if (h == "hf.co" || h == "huggingface.co") return name_space + "/" + model;
+  return lower(name_space) + "/" + lower(model);
+}
 
 std::string model_name::manifest_rel_path() const {
   return "manifests/" + host + "/" + name_space + "/" + model + "/" + tag;

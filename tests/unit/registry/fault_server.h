@@ -20,7 +20,7 @@
 namespace r1::registry::testing {
 
 struct seen_request {
-  std::string method, path, authorization, range;
+  std::string method, path, authorization, range, accept;
 };
 
 class fault_server {
@@ -112,7 +112,8 @@ class fault_server {
  private:
   void record(const httplib::Request& req) {
     std::lock_guard<std::mutex> lock(mu_);
-    requests_.push_back({req.method, req.path, req.get_header_value("Authorization"), req.get_header_value("Range")});
+    requests_.push_back({req.method, req.path, req.get_header_value("Authorization"), req.get_header_value("Range"),
+                         req.get_header_value("Accept")});
   }
 
   bool authorized(const httplib::Request& req, httplib::Response& res) {

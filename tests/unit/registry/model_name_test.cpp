@@ -54,7 +54,8 @@ TEST(model_name, hugging_face_names) {
   EXPECT_EQ(n.model, "DeepSeek-R1-Distill-Qwen-7B-GGUF");
   EXPECT_EQ(n.tag, "Q4_K_M");
   EXPECT_EQ(n.display(), "hf.co/bartowski/DeepSeek-R1-Distill-Qwen-7B-GGUF:Q4_K_M");
-  EXPECT_EQ(n.repository(), "bartowski/deepseek-r1-distill-qwen-7b-gguf");
+  EXPECT_EQ(n.repository(), "bartowski/DeepSeek-R1-Distill-Qwen-7B-GGUF");
+  EXPECT_EQ(must("Team/Model:x").repository(), "team/model");
 }
 
 TEST(model_name, comparison_is_case_insensitive) {

@@ -331,6 +331,31 @@ TEST_F(pull_test, bandwidth_cap_is_honoured) {
   EXPECT_LT(secs, 3.0);
 }
 
+TEST_F(pull_test, hugging_face_and_ollama_names_take_the_same_path_through_a_mirror) {
+  fault_server srv;
+  served_model model = publish(srv, 300 << 10);
+  srv.set_manifest("bartowski/DeepSeek-R1-Distill-Qwen-7B-GGUF", "Q4_K_M", model.manifest_bytes);
+  srv.set_manifest("library/deepseek-r1", "7b", model.manifest_bytes);
+  client_options o = fast_options();
+  o.host_overrides["hf.co"] = "http://" + srv.host();
+  o.host_overrides["registry.ollama.ai"] = "http://" + srv.host();
+  registry_client client(*store_, o);
+  for (const char* n : {"hf.co/bartowski/DeepSeek-R1-Distill-Qwen-7B-GGUF:Q4_K_M", "deepseek-r1:7b"}) {
+    auto m = client.pull(model_name::parse(n).value(), nullptr);
+    ASSERT_TRUE(m.ok()) << n << ": " << m.error().to_string();
+    EXPECT_TRUE(store_->has_model(model_name::parse(n).value()));
+  }
+  size_t manifest_gets = 0;
+  for (const auto& r : srv.requests()) {
+    if (r.path.find("/manifests/") == std::string::npos) continue;
+    ++manifest_gets;
+    EXPECT_NE(r.accept.find("application/vnd.docker.distribution.manifest.v2+json"), std::string::npos);
+    EXPECT_NE(r.accept.find("application/vnd.oci.image.manifest.v1+json"), std::string::npos);
+  }
+  EXPECT_EQ(manifest_gets, 2u);
+  EXPECT_EQ(store_->list().value().size(), 2u);
+}
+
 TEST_F(pull_test, unknown_model_and_plain_http_rules) {
   fault_server srv;
   registry_client client(*store_, fast_options());

@@ -39,7 +39,8 @@ struct model_name {
   std::string display() const;
   // Fully qualified "host/namespace/model:tag".
   std::string full() const;
-  // "namespace/model" lower-cased, as OCI registries need it in /v2/<repo>/...
+  // "namespace/model" for /v2/<repo>/...: lower-cased as OCI requires, except
+  // on hf.co / huggingface.co where repository ids keep their case.
   std::string repository() const;
   // Path of the manifest relative to the store root:
   // "manifests/<host>/<namespace>/<model>/<tag>" (host with ':' kept, as Ollama does).
