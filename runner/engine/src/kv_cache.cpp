@@ -22,10 +22,13 @@ result<std::unique_ptr<kv_cache>> kv_cache::create(const kv_cache_params& p) {
     return invalid_argument("kv cache type " + std::string(ti.name) + " needs head sizes that are multiples of " +
                             std::to_string(ti.block_elems));
   }
+  if (p.v_in_k && (p.n_head_kv != 1 || p.head_dim_v > p.head_dim_k)) {
+    return invalid_argument("kv cache: V inside K needs one KV head and head_dim_v <= head_dim_k");
+  }
   std::unique_ptr<kv_cache> c(new kv_cache());
   c->p_ = p;
   c->k_row_ = kernels::row_size(p.type, int64_t{p.n_head_kv} * p.head_dim_k);
-  c->v_row_ = kernels::row_size(p.type, int64_t{p.n_head_kv} * p.head_dim_v);
+  c->v_row_ = p.v_in_k ? 0 : kernels::row_size(p.type, int64_t{p.n_head_kv} * p.head_dim_v);
   c->seq_bytes_ = (c->k_row_ + c->v_row_) * static_cast<size_t>(p.n_ctx);
   c->bytes_ = static_cast<uint64_t>(c->seq_bytes_) * static_cast<uint64_t>(p.n_layer) * static_cast<uint64_t>(p.n_seq);
   // Uninitialised on purpose: pages are committed only when positions are written.
@@ -58,7 +61,7 @@ void kv_cache::store(int layer, int seq, int32_t pos, int32_t n, const float* k,
   const int64_t nv = int64_t{p_.n_head_kv} * p_.head_dim_v;
   for (int32_t i = 0; i < n; ++i) {
     status s1 = kernels::quantize_row(p_.type, k + i * k_stride, k_ptr(layer, seq, pos + i), nk);
-    status s2 = kernels::quantize_row(p_.type, v + i * v_stride, v_ptr(layer, seq, pos + i), nv);
+    status s2 = p_.v_in_k ? ok_status() : kernels::quantize_row(p_.type, v + i * v_stride, v_ptr(layer, seq, pos + i), nv);
     R1_ASSERT(s1.ok() && s2.ok());
   }
 }
@@ -68,6 +71,7 @@ kernels::kv_view kv_cache::k_view(int layer, int seq) const {
 }
 
 kernels::kv_view kv_cache::v_view(int layer, int seq) const {
+  if (p_.v_in_k) return {p_.type, k_ptr(layer, seq, 0), k_row_, k_row_};
   return {p_.type, v_ptr(layer, seq, 0), v_row_, kernels::row_size(p_.type, p_.head_dim_v)};
 }
 

@@ -191,8 +191,10 @@ TEST(deepseek2_load, latent_cache_is_smaller_than_the_expanded_one) {
   auto a = context::create(**mla, {.n_ctx = 16, .kv_type = tensor_type::f16, .n_threads = 1});
   auto b = context::create(**legacy, {.n_ctx = 16, .kv_type = tensor_type::f16, .n_threads = 1});
   ASSERT_TRUE(a.ok() && b.ok());
-  // MLA: one compressed row (kv_lora + rope) for K and the latent (kv_lora) for V, per layer.
-  EXPECT_EQ((*a)->kv().bytes_per_token(), uint64_t{h.n_layer} * 2 * (2 * h.n_lora_kv + h.rope.n_rot));
+  // MLA: one compressed row (kv_lora + rope) per layer; V is read from inside it.
+  EXPECT_TRUE((*a)->kv().params().v_in_k);
+  EXPECT_EQ((*a)->kv().bytes_per_token(), uint64_t{h.n_layer} * 2 * (h.n_lora_kv + h.rope.n_rot));
+  EXPECT_FALSE((*b)->kv().params().v_in_k);
   // Legacy: n_head × (nope + rope) for K and n_head × v for V.
   const model_hparams& l = (*legacy)->hparams();
   EXPECT_EQ((*b)->kv().bytes_per_token(), uint64_t{l.n_layer} * 2 * l.n_head * (l.head_dim_k + l.head_dim_v));

@@ -10,9 +10,9 @@
 //   - MLA-split files (attn_k_b, attn_v_b): the key up-projection is absorbed into the query,
 //     q_lat[h] = k_b[h] · q_nope[h]; Q[h] = [q_lat | q_pe], K = [c | k_pe], V = c: multi-query
 //     attention over the compressed row (one cached "head" of kv_lora + rope dims), then
-//     o[h] = v_b[h] · o_lat[h]. The cache holds kv_lora + rope values per token and layer for K
-//     plus kv_lora for V (R1 at F16: 2176 B per layer, 133 KB per token over 61 layers, against
-//     about 5 MB for the legacy path). We keep c before k_pe (the projection's own order), so the
+//     o[h] = v_b[h] · o_lat[h]. The cache holds one row of kv_lora + rope values per token and
+//     layer, V being read from its first kv_lora values (R1 at F16: 1152 B per layer, 70 KB per
+//     token over 61 layers, against about 5 MB for the legacy path). We keep c before k_pe (the projection's own order), so the
 //     K row is the projection output as is; context shifting (which would re-rotate k_pe) is not
 //     done for this architecture.
 // Both paths compute the same function; the tests check both against a float64 reference that
@@ -215,9 +215,16 @@ void attention_mla(const model& m, forward_state& fs, const layer_weights& l, co
       std::memcpy(fs.q.data() + t * qw + h * d.kv_w + d.kv_lora, q + (t * d.n_head + h) * d.qk + d.nope,
                   static_cast<size_t>(d.rope) * sizeof(float));
     }
-    std::memcpy(fs.v.data() + t * d.kv_lora, fs.k.data() + t * d.kv_w, static_cast<size_t>(d.kv_lora) * sizeof(float));
   }
-  fs.kv->store(il, fs.seq, fs.pos0, n, fs.k.data(), d.kv_w, fs.v.data(), d.kv_lora);
+  // V is the latent c, the first kv_lora values of each K row: the cache keeps it only once
+  // (kv_cache_params::v_in_k, set by the context for MLA-split files).
+  const bool v_in_k = fs.kv->params().v_in_k;
+  if (!v_in_k) {
+    for (int32_t t = 0; t < n; ++t) {
+      std::memcpy(fs.v.data() + t * d.kv_lora, fs.k.data() + t * d.kv_w, static_cast<size_t>(d.kv_lora) * sizeof(float));
+    }
+  }
+  fs.kv->store(il, fs.seq, fs.pos0, n, fs.k.data(), d.kv_w, v_in_k ? nullptr : fs.v.data(), d.kv_lora);
   kernels::attention_args a = attention_base(m, fs, d, il);
   a.q = fs.q.data();
   a.q_stride = qw;

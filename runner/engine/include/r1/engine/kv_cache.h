@@ -30,6 +30,9 @@ struct kv_cache_params {
   int head_dim_k = 0;
   int head_dim_v = 0;
   tensor_type type = tensor_type::f16;  // f16, f32 or q8_0
+  // Latent attention (deepseek2 MLA-split files): V is the first head_dim_v values of each K
+  // row, so no V is stored and v_view() reads inside K (n_head_kv must be 1). Halves the cache.
+  bool v_in_k = false;
 };
 
 class kv_cache {
@@ -43,6 +46,7 @@ class kv_cache {
 
   // Converts n rows of K and V (row i at k + i*k_stride floats, n_head_kv*head_dim values) into
   // positions pos .. pos+n-1 of (layer, seq). Asserts the range is inside the context.
+  // With v_in_k, v is ignored (may be nullptr).
   void store(int layer, int seq, int32_t pos, int32_t n, const float* k, int64_t k_stride, const float* v,
              int64_t v_stride);
   kernels::kv_view k_view(int layer, int seq) const;
