@@ -233,9 +233,11 @@ int run_estimate() {
     std::printf("| %s | %.0f (%.0f) | %.0f | %.1f | %.1f | %.1f | %.1f |\n", r.name, gb(mm->total()), r.published_gb,
                 gb(mm->experts()), gb(per), gb(always), 60.0 / gb(per), 300.0 / gb(per));
   }
+  // The engine keeps one latent row (kv_lora + rope) per token and layer for MLA-split files.
+  const uint64_t mla = uint64_t{params->n_layer} * (params->n_lora_kv + params->n_rot) * 2;
+  const uint64_t legacy = uint64_t{params->n_layer} * params->n_head[0] * (192 + 128) * 2;
   std::printf("\nKV cache (F16): MLA-split files %llu B per token, legacy files %llu B per token.\n\n",
-              static_cast<unsigned long long>(gguf::kv_bytes_per_token(*params)),
-              static_cast<unsigned long long>(61ull * 128 * (192 + 128) * 2));
+              static_cast<unsigned long long>(mla), static_cast<unsigned long long>(legacy));
   return 0;
 }
 
