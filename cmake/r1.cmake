@@ -60,6 +60,10 @@ function(r1_add_test name)
   endif()
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
+  # `unit_tests` builds just what `ctest -L unit` runs (the sanitizer build uses it).
+  if("unit" IN_LIST ARG_LABELS AND TARGET unit_tests)
+    add_dependencies(unit_tests ${name})
+  endif()
 endfunction()
 
 # r1_add_fuzzer(<name> SOURCES ... DEPS ...): libFuzzer target, built only with R1_FUZZ (clang).
