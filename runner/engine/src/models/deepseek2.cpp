@@ -37,6 +37,8 @@
 #include "r1/kernels/attention.h"
 #include "r1/kernels/matmul.h"
 #include "r1/kernels/ops.h"
+#include "r1/kernels/quants.h"
+#include "r1/base/assert.h"
 
 namespace r1::engine {
 
@@ -186,6 +188,32 @@ void project_qkv(const model& m, forward_state& fs, const layer_weights& l, cons
   }
 }
 
+// y[t][h] = w[h] · x[t][h] for every token t and head h (x rows of x_stride floats, head h at
+// h * x_head; y likewise): the per-head attn_k_b / attn_v_b products. One pool run over all
+// (token, head) pairs instead of a matmul call per head; each value is the same vec_dot a
+// matmul would compute.
+void per_head_matmul(forward_state& fs, const stacked_matrix& w, const float* x, int64_t x_stride, int64_t x_head,
+                     float* y, int64_t y_stride, int64_t y_head) {
+  const int32_t n = fs.n;
+  const int64_t heads = w.n_mat, cols = w.first.cols, rows = w.first.rows;
+  const tensor_type at = kernels::vec_dot_type(w.first.type);
+  const size_t arow = kernels::row_size(at, cols);
+  deepseek2_scratch& s = deepseek2_thread_scratch();
+  if (s.act.size() < arow * static_cast<size_t>(n * heads)) s.act.resize(arow * static_cast<size_t>(n * heads));
+  uint8_t* act = s.act.data();
+  const int64_t pairs = int64_t{n} * heads;
+  fs.pool->run(static_cast<int>(pairs), [&](int task, int) {
+    const int64_t t = task / heads, h = task % heads;
+    uint8_t* a = act + static_cast<size_t>(task) * arow;
+    const status st = kernels::quantize_row(at, x + t * x_stride + h * x_head, a, cols);
+    R1_ASSERT(st.ok());
+    const kernels::matrix_view m = w.at(h);
+    const uint8_t* wrow = static_cast<const uint8_t*>(m.data);
+    float* out = y + t * y_stride + h * y_head;
+    for (int64_t r = 0; r < rows; ++r) out[r] = kernels::vec_dot(m.type, cols, wrow + r * m.row_stride_bytes, a);
+  });
+}
+
 kernels::attention_args attention_base(const model& m, const forward_state& fs, const dims& d, int il) {
   kernels::attention_args a;
   a.n_q = fs.n;
@@ -206,10 +234,7 @@ void attention_mla(const model& m, forward_state& fs, const layer_weights& l, co
   float* q = deepseek2_reserve(s.qfull, static_cast<size_t>(n) * d.n_head * d.qk);
   project_qkv(m, fs, l, d, q, fs.k.data());
   const int64_t qw = d.n_head * d.kv_w;  // absorbed query row
-  for (int64_t h = 0; h < d.n_head; ++h) {
-    kernels::matmul(l.wk_b.at(h), q + h * d.qk, n, d.n_head * d.qk, fs.q.data() + h * d.kv_w, qw, *fs.pool,
-                    *fs.scratch);
-  }
+  per_head_matmul(fs, l.wk_b, q, d.n_head * d.qk, d.qk, fs.q.data(), qw, d.kv_w);
   for (int32_t t = 0; t < n; ++t) {
     for (int64_t h = 0; h < d.n_head; ++h) {
       std::memcpy(fs.q.data() + t * qw + h * d.kv_w + d.kv_lora, q + (t * d.n_head + h) * d.qk + d.nope,
@@ -234,10 +259,7 @@ void attention_mla(const model& m, forward_state& fs, const layer_weights& l, co
   a.head_dim_k = static_cast<int>(d.kv_w);
   a.head_dim_v = static_cast<int>(d.kv_lora);
   kernels::attention(a, *fs.pool);
-  for (int64_t h = 0; h < d.n_head; ++h) {
-    kernels::matmul(l.wv_b.at(h), fs.att.data() + h * d.kv_lora, n, d.n_head * d.kv_lora, o + h * d.v,
-                    d.n_head * d.v, *fs.pool, *fs.scratch);
-  }
+  per_head_matmul(fs, l.wv_b, fs.att.data(), d.n_head * d.kv_lora, d.kv_lora, o, d.n_head * d.v, d.v);
 }
 
 // Legacy path: expand c to per-head k_nope and v, plain multi-head attention.

@@ -31,6 +31,7 @@ struct deepseek2_scratch {
   std::vector<float> g, u;    // n × n_ff_exp × max(1, n_shared)
   std::vector<float> d;       // n × n_embd
   std::vector<float> y;       // n × n_embd, the MoE output
+  std::vector<uint8_t> act;   // per-head activations in the weights' dot format
 };
 
 deepseek2_scratch& deepseek2_thread_scratch();
