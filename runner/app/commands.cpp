@@ -111,6 +111,12 @@ int run_bench(const bench_options& o) {
   std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>((*m)->hparams().n_vocab) - 1);
   std::vector<float> logits;
   std::vector<double> pp, tg;
+  // Warm-up (as llama-bench): the first pass faults the mapped weights in.
+  {
+    const int32_t tok[2] = {d(rng), d(rng)};
+    status s = (*ctx)->decode(0, tok, 0, engine::logits_mode::last, logits);
+    if (!s.ok()) return fail(s);
+  }
   for (int r = 0; r < std::max(1, o.repetitions); ++r) {
     if (o.n_prompt > 0) {
       std::vector<int32_t> prompt(static_cast<size_t>(o.n_prompt));
