@@ -12,6 +12,8 @@
 #include "r1/engine/moe_routing.h"
 #include "r1/kernels/matmul.h"
 #include "r1/kernels/ops.h"
+#include "r1/kernels/quants.h"
+#include "r1/base/assert.h"
 
 namespace r1::engine {
 namespace {
@@ -61,6 +63,59 @@ void route_batch(const model_hparams& hp, forward_state& fs, const layer_weights
   for (size_t i = 0; i < n * nu; ++i) s.order[static_cast<size_t>(next[static_cast<size_t>(s.ids[i])]++)] = static_cast<int32_t>(i);
 }
 
+// Decode (one token): the chosen experts' gate/up rows, then their down rows, each as one pool
+// run over row chunks of all chosen experts together, instead of three matmul calls per expert.
+// Every dot is the same vec_dot a matmul computes; only the order in which the weighted
+// experts are summed differs (chosen order instead of expert id).
+void experts_one_token(forward_state& fs, const layer_weights& l, const int32_t* ids, const float* wts, int n_used,
+                       float* g, float* u, float* d, float* y, deepseek2_scratch& s) {
+  const kernels::matrix_view& gate0 = l.ffn_gate_exps.first;
+  const kernels::matrix_view& up0 = l.ffn_up_exps.first;
+  const kernels::matrix_view& down0 = l.ffn_down_exps.first;
+  const int64_t ne = gate0.cols, nf = gate0.rows;
+  const tensor_type tg = kernels::vec_dot_type(gate0.type), tu = kernels::vec_dot_type(up0.type);
+  const tensor_type td = kernels::vec_dot_type(down0.type);
+  const size_t rg = kernels::row_size(tg, ne), ru = kernels::row_size(tu, ne), rd = kernels::row_size(td, nf);
+  s.act.resize(rg + ru + rd * static_cast<size_t>(n_used));
+  uint8_t* xg = s.act.data();
+  uint8_t* xu = xg + rg;
+  uint8_t* gq = xu + ru;
+  const status qg = kernels::quantize_row(tg, fs.xn.data(), xg, ne);
+  const status qu = kernels::quantize_row(tu, fs.xn.data(), xu, ne);
+  R1_ASSERT(qg.ok() && qu.ok());  // shapes were checked at load
+  constexpr int64_t chunk = 16;
+  const int64_t per_expert = (2 * nf + chunk - 1) / chunk;  // gate rows then up rows
+  fs.pool->run(static_cast<int>(per_expert * n_used), [&](int task, int) {
+    const int k = static_cast<int>(task / per_expert);
+    const int64_t r0 = (task % per_expert) * chunk, r1 = std::min(r0 + chunk, 2 * nf);
+    const kernels::matrix_view mg = l.ffn_gate_exps.at(ids[k]), mu = l.ffn_up_exps.at(ids[k]);
+    for (int64_t r = r0; r < r1; ++r) {
+      const bool is_gate = r < nf;
+      const kernels::matrix_view& m = is_gate ? mg : mu;
+      const int64_t row = is_gate ? r : r - nf;
+      const float v = kernels::vec_dot(m.type, ne, static_cast<const uint8_t*>(m.data) + row * m.row_stride_bytes,
+                                       is_gate ? xg : xu);
+      (is_gate ? g : u)[k * nf + row] = v;
+    }
+  });
+  kernels::swiglu(g, u, g, nf * n_used);
+  for (int k = 0; k < n_used; ++k) {
+    const status qd = kernels::quantize_row(td, g + k * nf, gq + k * rd, nf);
+    R1_ASSERT(qd.ok());
+  }
+  const int64_t per_down = (ne + chunk - 1) / chunk;
+  fs.pool->run(static_cast<int>(per_down * n_used), [&](int task, int) {
+    const int k = static_cast<int>(task / per_down);
+    const int64_t r0 = (task % per_down) * chunk, r1 = std::min(r0 + chunk, ne);
+    const kernels::matrix_view m = l.ffn_down_exps.at(ids[k]);
+    for (int64_t r = r0; r < r1; ++r) {
+      d[k * ne + r] = kernels::vec_dot(m.type, nf, static_cast<const uint8_t*>(m.data) + r * m.row_stride_bytes,
+                                       gq + k * rd);
+    }
+  });
+  for (int k = 0; k < n_used; ++k) kernels::add_scaled(d + k * ne, wts[k], y, ne);
+}
+
 }  // namespace
 
 void deepseek2_moe_ffn(const model& m, forward_state& fs, const layer_weights& l) {
@@ -81,7 +136,10 @@ void deepseek2_moe_ffn(const model& m, forward_state& fs, const layer_weights& l
   float* y = deepseek2_reserve(s.y, static_cast<size_t>(n) * n_embd);
   std::fill(y, y + static_cast<size_t>(n) * n_embd, 0.0f);
 
-  for (uint32_t e = 0; e < hp.n_expert; ++e) {
+  if (n == 1) {
+    experts_one_token(fs, l, s.ids.data(), s.wts.data(), static_cast<int>(nu), g, u, d, y, s);
+  }
+  for (uint32_t e = 0; n > 1 && e < hp.n_expert; ++e) {
     const int32_t first = s.count[e], cnt = s.count[e + 1] - first;
     if (cnt == 0) continue;
     for (int32_t i = 0; i < cnt; ++i) {
