@@ -95,7 +95,7 @@ result<std::optional<bool>> resolve_think(const model_entry& m, const api::think
   return can ? std::optional<bool>(true) : std::optional<bool>();
 }
 
-result<completion_result> run_completion(const lease& l, const rp::completion_request& req) {
+result<completion_result> run_completion(lease& l, const rp::completion_request& req) {
   completion_result r;
   status st = l.runner().complete(req, [&](const rp::completion_chunk& c) {
     r.content += c.content;
@@ -105,7 +105,10 @@ result<completion_result> run_completion(const lease& l, const rp::completion_re
     if (c.done) r.final_chunk = c;
     return true;
   });
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    if (st.code() == error_code::unavailable) l.runner_failed();
+    return st;
+  }
   if (r.final_chunk.stop_reason == "error") return internal_error(r.final_chunk.error);
   return r;
 }

@@ -47,7 +47,7 @@ struct completion_result {
   rp::completion_chunk final_chunk;
 };
 // Runs a completion to the end. Errors: the runner's, or unavailable when it died.
-result<completion_result> run_completion(const lease& l, const rp::completion_request& req);
+result<completion_result> run_completion(lease& l, const rp::completion_request& req);
 
 // Ollama's done_reason for a runner stop reason.
 std::string done_reason(const std::string& stop_reason);

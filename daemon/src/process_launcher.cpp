@@ -65,7 +65,13 @@ class child_process final : public runner_process {
     std::lock_guard<std::mutex> lk(mu_);
     return port_;
   }
-  bool exited() const override { return exited_.load(); }
+  // True once the process has ended, even if the reaper has not collected it yet
+  // (WNOWAIT leaves the zombie for the reaper), so a death is visible at once.
+  bool exited() const override {
+    if (exited_.load()) return true;
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_;
+  }
   std::string exit_description() const override {
     std::lock_guard<std::mutex> lk(mu_);
     return exit_text_;

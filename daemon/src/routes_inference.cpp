@@ -161,6 +161,7 @@ bool run_stream(const std::shared_ptr<stream_job>& job, httplib::DataSink& sink)
     return false;
   }
   if (!st.ok()) {
+    if (st.code() == error_code::unavailable) job->lease_->runner_failed();
     R1_LOG(warn, "http") << job->model << ": " << st.message();
     write_line(sink, json{{"error", st.message()}});
   } else if (fin.stop_reason == "error") {

@@ -128,6 +128,7 @@ bool run_sse(const std::shared_ptr<sse_job>& job, httplib::DataSink& sink) {
     return true;
   });
   if (gone) return false;
+  if (st.code() == error_code::unavailable) job->lease_->runner_failed();
   if (!st.ok() || fin.stop_reason == "error") {
     std::string msg = st.ok() ? fin.error : st.message();
     write_event(sink, api::dump(api::openai_error(msg, "server_error")));

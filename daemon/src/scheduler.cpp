@@ -48,6 +48,16 @@ lease::~lease() { sched_->release(*entry_, keep_alive_ms_); }
 const runner_client& lease::runner() const { return *entry_->client; }
 const rp::load_info& lease::info() const { return entry_->info; }
 int lease::pid() const { return entry_->proc ? entry_->proc->pid() : 0; }
+void lease::runner_failed() { sched_->mark_dead(*entry_); }
+
+void scheduler::mark_dead(runner_entry& e) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!e.dead) {
+    R1_LOG(warn, "scheduler") << "runner for " << e.spec.key << " failed; the next request starts a new one";
+  }
+  e.dead = true;
+  cv_.notify_all();
+}
 
 scheduler::scheduler(scheduler_options opts, runner_launcher& launcher)
     : opts_(std::move(opts)), launcher_(launcher), housekeeper_([this] { housekeeping(); }) {}
@@ -71,10 +81,13 @@ void scheduler::shutdown() {
 
 void scheduler::stop_all(std::vector<entry_ptr> victims) {
   for (auto& e : victims) {
-    if (e->proc && !e->proc->exited()) {
+    if (!e->proc) continue;
+    if (!e->proc->exited()) {
       R1_LOG(info, "scheduler") << "stopping " << e->spec.key << " (pid " << e->proc->pid() << ")";
-      e->proc->stop(std::chrono::milliseconds(3000));
     }
+    // Always: stop() also waits for the reaper (exit callback included), so the entry
+    // can later be destroyed anywhere, even under the scheduler's lock.
+    e->proc->stop(std::chrono::milliseconds(3000));
   }
 }
 
@@ -125,6 +138,8 @@ result<std::unique_ptr<lease>> scheduler::acquire(const load_spec& spec, int64_t
     if (cancelled && cancelled()) return r1::cancelled("the client went away while waiting for " + spec.key);
     auto it = models_.find(spec.key);
     entry_ptr e = it == models_.end() ? nullptr : it->second;
+    // A runner that just died may not have been reaped yet: look at the process itself.
+    if (e && !e->dead && e->st == runner_entry::state::ready && e->proc && e->proc->exited()) e->dead = true;
     if (e && (e->dead || e->st == runner_entry::state::failed) && e->st != runner_entry::state::loading) {
       if (e->idle()) {
         models_.erase(it);

@@ -86,6 +86,10 @@ class lease {
   int64_t load_duration_ns() const { return load_ns_; }
   // The keep_alive applied when the lease ends (ms; negative forever, 0 unload).
   void set_keep_alive(int64_t ms) { keep_alive_ms_ = ms; }
+  // The runner could not be reached or dropped the connection: it is treated as
+  // dead from now on (stopped when idle; the next acquire starts a new one), even
+  // before its exit has been reaped.
+  void runner_failed();
 
  private:
   friend class scheduler;
@@ -127,6 +131,7 @@ class scheduler {
   using entry_ptr = std::shared_ptr<runner_entry>;
 
   void release(runner_entry& e, int64_t keep_alive_ms);
+  void mark_dead(runner_entry& e);
   status load(const entry_ptr& e);
   void on_runner_exit(uint64_t id);
   void housekeeping();
