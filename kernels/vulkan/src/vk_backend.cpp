@@ -43,7 +43,7 @@ void memory_of(VkPhysicalDevice p, bool budget, device_info& info) {
   }
 }
 
-result<std::unique_ptr<vk_device>> open_device(VkPhysicalDevice p, int index) {
+result<std::unique_ptr<vk_device>> open_device(VkPhysicalDevice p, int index, bool map_device_memory) {
   uint32_t nq = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(p, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
@@ -79,7 +79,7 @@ result<std::unique_ptr<vk_device>> open_device(VkPhysicalDevice p, int index) {
   di.ppEnabledExtensionNames = exts;
   VkDevice dev = VK_NULL_HANDLE;
   R1_RETURN_IF_ERROR(vk_status(vkCreateDevice(p, &di, nullptr, &dev), "vkCreateDevice"));
-  auto d = std::make_unique<vk_device>(p, dev, family, std::move(info));
+  auto d = std::make_unique<vk_device>(p, dev, family, std::move(info), map_device_memory);
   R1_RETURN_IF_ERROR(d->init());
   return d;
 }
@@ -103,7 +103,7 @@ class vk_backend final : public backend {
 }  // namespace
 }  // namespace vk
 
-result<std::unique_ptr<backend>> make_vulkan_backend() {
+result<std::unique_ptr<backend>> make_vulkan_backend(const vulkan_options& o) {
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "r1";
   app.apiVersion = VK_API_VERSION_1_2;
@@ -123,7 +123,7 @@ result<std::unique_ptr<backend>> make_vulkan_backend() {
     VkPhysicalDeviceProperties props;
     vkGetPhysicalDeviceProperties(p, &props);
     if (props.apiVersion < VK_API_VERSION_1_2) continue;
-    auto d = vk::open_device(p, static_cast<int>(b->devices_.size()));
+    auto d = vk::open_device(p, static_cast<int>(b->devices_.size()), o.map_device_memory);
     if (d.ok()) b->devices_.push_back(std::move(d).value());
     else last = d.error();
   }

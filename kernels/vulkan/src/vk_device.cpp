@@ -45,8 +45,9 @@ status vk_buffer::download(size_t offset, void* dst, size_t n) const {
 
 // ---- device ----
 
-vk_device::vk_device(VkPhysicalDevice phys, VkDevice dev, uint32_t queue_family, device_info info)
-    : phys_(phys), dev_(dev), queue_family_(queue_family), info_(std::move(info)) {}
+vk_device::vk_device(VkPhysicalDevice phys, VkDevice dev, uint32_t queue_family, device_info info,
+                     bool map_device_memory)
+    : phys_(phys), dev_(dev), queue_family_(queue_family), info_(std::move(info)), map_device_memory_(map_device_memory) {}
 
 vk_device::~vk_device() {
   if (dev_ == VK_NULL_HANDLE) return;
@@ -130,7 +131,7 @@ result<std::unique_ptr<vk_buffer>> vk_device::create_buffer(size_t bytes, bool h
   }
   vkBindBufferMemory(dev_, b, mem, 0);
   void* mapped = nullptr;
-  if ((mem_props_.memoryTypes[type].propertyFlags & host) == host &&
+  if ((host_visible || map_device_memory_) && (mem_props_.memoryTypes[type].propertyFlags & host) == host &&
       vkMapMemory(dev_, mem, 0, VK_WHOLE_SIZE, 0, &mapped) != VK_SUCCESS)
     mapped = nullptr;
   return std::make_unique<vk_buffer>(*this, b, mem, bytes, mapped);

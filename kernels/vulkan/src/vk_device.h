@@ -42,7 +42,7 @@ class vk_buffer final : public buffer {
 class vk_device final : public device {
  public:
   // Takes ownership of `dev`.
-  vk_device(VkPhysicalDevice phys, VkDevice dev, uint32_t queue_family, device_info info);
+  vk_device(VkPhysicalDevice phys, VkDevice dev, uint32_t queue_family, device_info info, bool map_device_memory);
   ~vk_device() override;
   status init();
 
@@ -78,6 +78,7 @@ class vk_device final : public device {
   std::mutex pipe_mu_;
   std::map<std::string, VkPipeline> pipelines_;
   std::unique_ptr<buffer> dummy_;
+  bool map_device_memory_ = true;
 };
 
 }  // namespace r1::kernels::vk

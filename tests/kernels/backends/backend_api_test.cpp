@@ -4,6 +4,10 @@
 
 #include "backend_test_util.h"
 #include "r1/kernels/cpu_backend.h"
+#include "r1/kernels/quants.h"
+#ifdef R1_EXPECT_VULKAN_DEVICE
+#include "r1/kernels/vulkan_backend.h"
+#endif
 
 namespace r1::kernels::testing {
 namespace {
@@ -133,6 +137,42 @@ TEST(backend_api, streams_refuse_buffers_of_another_device) {
   auto s2 = devs[1]->create_stream().value();
   EXPECT_EQ(s2->swiglu({b.arg(), a.arg(), b.arg(), 8}).code(), error_code::invalid_argument);
 }
+
+#ifdef R1_EXPECT_VULKAN_DEVICE
+// Discrete GPUs without resizable BAR cannot map device memory: uploads and
+// downloads then go through staging buffers. Forced here on lavapipe.
+TEST(backend_api, vulkan_staging_transfers) {
+  auto b = make_vulkan_backend({.map_device_memory = false});
+  ASSERT_TRUE(b.ok()) << b.error().message();
+  ASSERT_GT(b.value()->device_count(), 0u);
+  device& d = b.value()->device_at(0);
+  std::vector<uint8_t> in(100003), out(100003);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>(i * 13 + 1);
+  auto buf = d.alloc(in.size()).value();
+  ASSERT_TRUE(buf->upload(0, in.data(), in.size()).ok());
+  ASSERT_TRUE(buf->download(0, out.data(), out.size()).ok());
+  EXPECT_EQ(in, out);
+  ASSERT_TRUE(buf->download(777, out.data(), 1000).ok());
+  EXPECT_TRUE(std::equal(out.begin(), out.begin() + 1000, in.begin() + 777));
+  // An op between staged transfers: y = W·x for a Q8_0 matrix, against the CPU.
+  const int64_t rows = 16, cols = 64;
+  const auto wf = random_floats(rows * cols, -1, 1, 3), x = random_floats(cols, -1, 1, 4);
+  std::vector<uint8_t> wq(row_size(tensor_type::q8_0, cols) * rows);
+  for (int64_t r = 0; r < rows; ++r)
+    ASSERT_TRUE(quantize_row(tensor_type::q8_0, wf.data() + r * cols, wq.data() + r * row_size(tensor_type::q8_0, cols),
+                             cols).ok());
+  std::vector<float> got[2];
+  device* devs[2] = {&d, &cpu_device()};
+  for (int i = 0; i < 2; ++i) {
+    auto w = upload(*devs[i], wq), xt = upload(*devs[i], x), y = zeros(*devs[i], rows * 4);
+    auto s = devs[i]->create_stream().value();
+    ASSERT_TRUE(s->matmul({tensor_type::q8_0, rows, cols, w.arg(), xt.arg(), 1, cols, y.arg(), rows}).ok());
+    ASSERT_TRUE(s->synchronize().ok());
+    got[i] = download_floats(y, rows);
+  }
+  EXPECT_LT(nmse(got[0], got[1]), 5e-4);
+}
+#endif
 
 }  // namespace
 }  // namespace r1::kernels::testing

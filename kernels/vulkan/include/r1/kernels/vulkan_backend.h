@@ -14,8 +14,15 @@
 
 namespace r1::kernels {
 
+struct vulkan_options {
+  // false: device buffers are never mapped, transfers go through staging
+  // buffers even where device memory is host visible (the path of discrete
+  // GPUs without resizable BAR; lets tests exercise it on lavapipe).
+  bool map_device_memory = true;
+};
+
 // unavailable when no Vulkan loader / driver can be initialised. A backend
 // with zero devices is returned as such (the registry records it as unavailable).
-result<std::unique_ptr<backend>> make_vulkan_backend();
+result<std::unique_ptr<backend>> make_vulkan_backend(const vulkan_options& o = {});
 
 }  // namespace r1::kernels
