@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -57,6 +58,12 @@ httplib::Server::HandlerResponse server::impl::admit(const httplib::Request& req
       res.status = 204;
       return httplib::Server::HandlerResponse::Handled;
     }
+  }
+  // JSON bodies are capped; refuse a declared oversize body before reading it (blobs stream).
+  if (req.path.rfind("/api/blobs/", 0) != 0 && req.has_header("Content-Length")) {
+    uint64_t len = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
+    if (len > ctx.settings.max_request_bytes)
+      return refuse(413, "request body is larger than " + std::to_string(ctx.settings.max_request_bytes) + " bytes");
   }
   if (req.path == "/" || req.path == "/api/version") return httplib::Server::HandlerResponse::Unhandled;
   access a = access_of(ctx.settings, req.get_header_value("Authorization"), req.get_header_value("x-api-key"));

@@ -260,10 +260,12 @@ TEST_F(daemon_e2e, security_host_origin_and_keys) {
   r1::api::client user(uo);
   EXPECT_TRUE(user.get("/api/tags").ok());
   EXPECT_EQ(user.post("/api/pull", json{{"model", "x"}}).error().code(), r1::error_code::permission_denied);
-  // Bodies over max_request_body are refused with 413 (mapped to invalid_argument by the client).
+  // Bodies over max_request_body are refused before they are read (413). cpp-httplib's client
+  // sends the whole body before reading the reply, so it may see the connection's next answer
+  // (400) instead; both map to invalid_argument and neither runs the route.
   auto big = user.post("/api/chat", json{{"model", "x"}, {"messages", {{{"role", "user"}, {"content", std::string(64 << 10, 'a')}}}}});
   EXPECT_EQ(big.error().code(), r1::error_code::invalid_argument);
-  EXPECT_NE(big.error().message().find("larger than"), std::string::npos) << big.error().message();
+  EXPECT_EQ(big.error().message().find("not found"), std::string::npos) << big.error().message();
   auto ao = keyed->client_options();
   ao.api_key = "admin-key";
   r1::api::client admin(ao);
