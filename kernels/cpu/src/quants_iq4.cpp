@@ -136,7 +136,8 @@ void quantize_iq4_xs(const float* x, block_iq4_xs* b, int64_t nb) {
     b[i].scales_h = 0;
     std::memset(b[i].scales_l, 0, sizeof(b[i].scales_l));
     for (int ib = 0; ib < 8; ++ib) {
-      int l = static_cast<int>(std::lround(s[ib] * id));
+      const float ratio = s[ib] * id;
+      int l = std::isfinite(ratio) ? static_cast<int>(std::lround(std::fmax(-64.0f, std::fmin(64.0f, ratio)))) : 0;
       l = l < -32 ? -32 : l > 31 ? 31 : l;
       const int ls = l + 32;
       b[i].scales_l[ib / 2] = static_cast<uint8_t>(b[i].scales_l[ib / 2] | ((ls & 15) << (4 * (ib % 2))));

@@ -14,7 +14,7 @@ using namespace r1::kernels;
 constexpr tensor_type k_types[] = {tensor_type::f32,  tensor_type::f16,  tensor_type::bf16, tensor_type::q4_0,
                                    tensor_type::q4_1, tensor_type::q5_0, tensor_type::q5_1, tensor_type::q8_0,
                                    tensor_type::q2_k, tensor_type::q3_k, tensor_type::q4_k, tensor_type::q5_k,
-                                   tensor_type::q6_k};
+                                   tensor_type::q6_k, tensor_type::iq4_nl, tensor_type::iq4_xs};
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
