@@ -37,6 +37,7 @@ if ! build/bin/r1 list >/dev/null 2>&1; then
   echo "r1d is listening on $R1_HOST (log: $demo/r1d.log)"
 fi
 
-printf 'FROM %s\n' "$demo/r1-demo.gguf" >"$demo/Modelfile"
+# Random weights rarely end their reasoning, so cap each answer's length.
+printf 'FROM %s\nPARAMETER num_predict 200\n' "$demo/r1-demo.gguf" >"$demo/Modelfile"
 build/bin/r1 create r1-demo -f "$demo/Modelfile"
-build/bin/r1 run r1-demo "$@"
+build/bin/r1 run r1-demo --think "$@"
