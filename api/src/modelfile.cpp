@@ -160,22 +160,32 @@ result<modelfile> parse_modelfile(std::string_view text) {
   return mf;
 }
 
-std::string format_modelfile(const modelfile& mf) {
-  auto quote = [](const std::string& v) {
-    if (v.find('\n') != std::string::npos || v.find('"') != std::string::npos || v.empty() ||
-        v.front() == ' ' || v.back() == ' ')
-      return "\"\"\"" + v + "\"\"\"";
-    return v;
-  };
-  std::string out = "FROM " + mf.from + "\n";
-  if (mf.template_text) out += "TEMPLATE " + quote(*mf.template_text) + "\n";
-  if (mf.system) out += "SYSTEM " + quote(*mf.system) + "\n";
-  for (const auto& [k, v] : mf.parameters) {
-    bool needs_quotes = v.find(' ') != std::string::npos || v.find('<') != std::string::npos;
-    out += "PARAMETER " + k + " " + (needs_quotes && v.find('"') == std::string::npos ? "\"" + v + "\"" : v) + "\n";
+namespace {
+// Writes a value so that scanner::value() reads back exactly the same string.
+// Multi-line values only come from """...""" (which cannot hold """ or end in a quote),
+// so they go back into """; a single-line value stays bare when the bare form is
+// unambiguous, else it is written as "..." with \" and \\ escapes.
+std::string quote_value(const std::string& v) {
+  if (v.find('\n') != std::string::npos) return "\"\"\"" + v + "\"\"\"";
+  auto is_blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  bool bare = !v.empty() && !is_blank(v.front()) && !is_blank(v.back()) && v.front() != '"';
+  if (bare) return v;
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
   }
-  for (const auto& l : mf.license) out += "LICENSE " + quote(l) + "\n";
-  for (const auto& m : mf.messages) out += "MESSAGE " + m.role + " " + quote(m.content) + "\n";
+  return out + "\"";
+}
+}  // namespace
+
+std::string format_modelfile(const modelfile& mf) {
+  std::string out = "FROM " + quote_value(mf.from) + "\n";
+  if (mf.template_text) out += "TEMPLATE " + quote_value(*mf.template_text) + "\n";
+  if (mf.system) out += "SYSTEM " + quote_value(*mf.system) + "\n";
+  for (const auto& [k, v] : mf.parameters) out += "PARAMETER " + k + " " + quote_value(v) + "\n";
+  for (const auto& l : mf.license) out += "LICENSE " + quote_value(l) + "\n";
+  for (const auto& m : mf.messages) out += "MESSAGE " + m.role + " " + quote_value(m.content) + "\n";
   return out;
 }
 

@@ -53,3 +53,27 @@ TEST(modelfile, round_trips_through_format) {
   EXPECT_EQ(*again->system, *mf.system);
   EXPECT_EQ(again->parameters, mf.parameters);
 }
+
+// Values with quotes, backslashes, edge blanks or several lines (found by fuzz_modelfile)
+// come back unchanged after format + parse.
+TEST(modelfile, round_trips_awkward_values) {
+  const std::string text =
+      "FROM \" ./my model.gguf\"\n"
+      "PARAMETER stop \"\"\"multi\nline \"quoted\" stop\"\"\"\n"
+      "PARAMETER stop a\"\"\"b\n"
+      "PARAMETER stop \"\\\\ends with backslash\\\\\"\n"
+      "SYSTEM \"\"\"  leading blanks\"\"\"\n"
+      "MESSAGE user \"say \\\"hi\\\"\"\n";
+  auto mf = api::parse_modelfile(text);
+  ASSERT_TRUE(mf.ok()) << mf.error().to_string();
+  EXPECT_EQ(mf->from, " ./my model.gguf");
+  ASSERT_EQ(mf->parameters.size(), 3u);
+  EXPECT_EQ(mf->parameters[1].second, "a\"\"\"b");
+  auto again = api::parse_modelfile(api::format_modelfile(*mf));
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->from, mf->from);
+  EXPECT_EQ(again->parameters, mf->parameters);
+  EXPECT_EQ(*again->system, *mf->system);
+  ASSERT_EQ(again->messages.size(), 1u);
+  EXPECT_EQ(again->messages[0].content, "say \"hi\"");
+}
