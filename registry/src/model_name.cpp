@@ -4,6 +4,8 @@
 #include <cctype>
 #include <vector>
 
+#include "r1/registry/digest.h"
+
 namespace r1::registry {
 
 namespace {
@@ -38,6 +40,27 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+constexpr std::string_view digest_tag_prefix = "sha256-";
+
+// Splits a trailing "@sha256:<hex>" off `text` into `digest`.
+status split_digest(std::string_view* text, std::string* digest, std::string_view whole) {
+  const size_t at = text->find('@');
+  if (at == std::string_view::npos) return {};
+  std::string_view d = text->substr(at + 1);
+  auto ctx = [&](const std::string& msg) {
+    return invalid_argument("model name '" + std::string(whole.substr(0, 200)) + "': digest " + msg);
+  };
+  if (d.find('@') != std::string_view::npos) return ctx("follows a second '@'");
+  if (d.empty()) return ctx("after '@' is empty");
+  if (!d.starts_with("sha256:")) return ctx("'" + std::string(d.substr(0, 80)) + "' must be sha256:<64 hex digits>");
+  if (!is_valid_digest(d))
+    return ctx("'" + std::string(d.substr(0, 80)) + "' must be sha256: followed by 64 lower-case hex digits");
+  *digest = std::string(d);
+  text->remove_suffix(text->size() - at);
+  if (text->empty()) return ctx("has no model name before '@'");
+  return {};
+}
+
 }  // namespace
 
 result<model_name> model_name::parse(std::string_view text) {
@@ -52,8 +75,7 @@ result<model_name> model_name::parse(std::string_view text) {
     n.scheme = scheme;
     text.remove_prefix(p + 3);
   }
-  if (text.find('@') != std::string_view::npos)
-    return invalid_argument("model name '" + std::string(whole) + "': references by digest ('@') are not supported");
+  R1_RETURN_IF_ERROR(split_digest(&text, &n.digest, whole));
   // The tag follows the last ':' only if that colon is after the last '/'.
   size_t last_slash = text.rfind('/');
   size_t last_colon = text.rfind(':');
@@ -62,7 +84,7 @@ result<model_name> model_name::parse(std::string_view text) {
     n.tag = std::string(text.substr(last_colon + 1));
     rest = text.substr(0, last_colon);
     if (n.tag.empty()) return invalid_argument("model name '" + std::string(whole) + "': tag after ':' is empty");
-  } else {
+  } else if (n.digest.empty()) {
     n.tag = std::string(default_tag);
   }
   // Up to two '/' splits from the right: model, namespace, host.
@@ -86,7 +108,13 @@ result<model_name> model_name::parse(std::string_view text) {
   R1_RETURN_IF_ERROR(check_part("host", n.host, ".:-", 350, whole));
   R1_RETURN_IF_ERROR(check_part("namespace", n.name_space, "-", 80, whole));
   R1_RETURN_IF_ERROR(check_part("model", n.model, ".-", 80, whole));
-  R1_RETURN_IF_ERROR(check_part("tag", n.tag, ".-", 80, whole));
+  if (!n.tag.empty()) R1_RETURN_IF_ERROR(check_part("tag", n.tag, ".-", 80, whole));
+  // The store's spelling of a digest name ("sha256-<hex>" as the tag) is the digest form.
+  if (n.digest.empty() && n.tag.starts_with(digest_tag_prefix) &&
+      is_valid_digest("sha256:" + n.tag.substr(digest_tag_prefix.size()))) {
+    n.digest = "sha256:" + n.tag.substr(digest_tag_prefix.size());
+    n.tag.clear();
+  }
   // Parts become directory names: refuse the two special ones outright.
   for (const std::string* p : {&n.host, &n.model, &n.tag}) {
     if (*p == "." || *p == ".." || p->find("..") != std::string::npos)
@@ -99,11 +127,20 @@ std::string model_name::display() const {
   std::string out;
   if (lower(host) != default_host) out += host + "/" + name_space + "/";
   else if (lower(name_space) != default_namespace) out += name_space + "/";
-  out += model + ":" + tag;
+  out += model;
+  if (!tag.empty()) out += ":" + tag;
+  if (!digest.empty()) out += "@" + digest;
   return out;
 }
 
-std::string model_name::full() const { return host + "/" + name_space + "/" + model + ":" + tag; }
+std::string model_name::full() const {
+  std::string out = host + "/" + name_space + "/" + model;
+  if (!tag.empty()) out += ":" + tag;
+  if (!digest.empty()) out += "@" + digest;
+  return out;
+}
+
+std::string model_name::reference() const { return digest.empty() ? tag : digest; }
 
 std::string model_name::repository() const {
   // OCI repository names are lower case; Hugging Face repository ids keep theirs.
@@ -113,12 +150,15 @@ std::string model_name::repository() const {
 }
 
 std::string model_name::manifest_rel_path() const {
-  return "manifests/" + host + "/" + name_space + "/" + model + "/" + tag;
+  const std::string leaf = digest.empty() ? tag : std::string(digest_tag_prefix) + digest.substr(7);
+  return "manifests/" + host + "/" + name_space + "/" + model + "/" + leaf;
 }
 
 bool model_name::same_as(const model_name& o) const {
-  return lower(host) == lower(o.host) && lower(name_space) == lower(o.name_space) && lower(model) == lower(o.model) &&
-         lower(tag) == lower(o.tag);
+  if (lower(host) != lower(o.host) || lower(name_space) != lower(o.name_space) || lower(model) != lower(o.model))
+    return false;
+  if (!digest.empty() || !o.digest.empty()) return digest == o.digest;
+  return lower(tag) == lower(o.tag);
 }
 
 bool is_loopback_host(std::string_view host) {

@@ -109,6 +109,9 @@ result<manifest> model_store::read_manifest(const model_name& name) const {
 bool model_store::has_model(const model_name& name) const { return find_manifest_path(name).ok(); }
 
 status model_store::write_manifest(const model_name& name, std::string_view bytes) {
+  if (!name.digest.empty() && sha256_of(bytes) != name.digest)
+    return invalid_argument("model '" + name.display() + "': the manifest's sha256 is " + sha256_of(bytes) +
+                            ", not the digest in the name");
   R1_ASSIGN_OR_RETURN(manifest m, manifest::parse(bytes));
   for (const auto& d : m.blobs()) {
     auto size = blobs_.size_of(d.digest);

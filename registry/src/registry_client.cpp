@@ -41,7 +41,7 @@ result<std::string> registry_client::base_url(const model_name& name) const {
 
 result<std::string> registry_client::impl::get_manifest(detail::registry_session& session, const model_name& name) {
   detail::http_request req;
-  req.url = session.base_url() + "/v2/" + name.repository() + "/manifests/" + name.tag;
+  req.url = session.base_url() + "/v2/" + name.repository() + "/manifests/" + name.reference();
   req.headers.push_back("Accept: " + std::string(manifest_accept_header()));
   req.max_body = max_manifest_bytes;
   detail::http_response resp = session.send(std::move(req), "repository:" + name.repository() + ":pull");
@@ -55,6 +55,13 @@ result<std::string> registry_client::impl::get_manifest(detail::registry_session
     if (resp.status == 401 || resp.status == 403) return permission_denied(what);
     if (resp.status == 429 || resp.status >= 500) return unavailable(what);
     return invalid_argument(what);
+  }
+  if (!name.digest.empty()) {
+    // Pinned by digest: the bytes must be the ones named, before anything reads them.
+    const std::string actual = sha256_of(resp.body);
+    if (actual != name.digest)
+      return corrupt("manifest of " + name.display() + ": registry sent a manifest with digest " + actual +
+                     ", expected " + name.digest);
   }
   return std::move(resp.body);
 }

@@ -131,7 +131,7 @@ status registry_client::push(const model_name& name, const progress_fn& progress
   report(progress, "pushing manifest");
   detail::http_request put;
   put.method = "PUT";
-  put.url = base + "/v2/" + name.repository() + "/manifests/" + name.tag;
+  put.url = base + "/v2/" + name.repository() + "/manifests/" + name.reference();
   put.headers = {"Content-Type: " + (m.media_type.empty() ? std::string(media_type::docker_manifest) : m.media_type)};
   put.body = bytes;
   detail::http_response r = session.send(put, "repository:" + name.repository() + ":pull,push");

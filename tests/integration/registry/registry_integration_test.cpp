@@ -143,6 +143,47 @@ TEST_F(registry_test, missing_model_and_tag_errors) {
   EXPECT_TRUE(dst->list().value().empty());
 }
 
+TEST_F(registry_test, pull_by_digest_and_by_tag_and_digest) {
+  auto src = make_store("src");
+  const model_name name = remote("team/pinned:v1");
+  create_local(*src, name, 3 << 20);
+  registry_client pusher(*src, {});
+  ASSERT_TRUE(pusher.push(name, nullptr).ok());
+  const std::string bytes = src->read_manifest_bytes(name).value();
+  const std::string digest = sha256_of(bytes);
+
+  // The registry's own idea of the digest matches ours (it answers the digest we computed).
+  auto dst = make_store("dst");
+  registry_client puller(*dst, {});
+  const model_name pinned = remote("team/pinned@" + digest);
+  auto m = puller.pull(pinned, nullptr);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_EQ(dst->read_manifest_bytes(pinned).value(), bytes);
+  EXPECT_FALSE(dst->has_model(name)) << "a pull by digest does not create the tag";
+  auto listed = dst->list().value();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].name.display(), reg_->host() + "/team/pinned@" + digest);
+  EXPECT_TRUE(dst->verify(pinned).ok());
+
+  // Tag and digest: the digest wins, even when the tag has moved on.
+  create_local(*src, name, 2 << 20);
+  ASSERT_TRUE(pusher.push(name, nullptr).ok());
+  ASSERT_NE(sha256_of(src->read_manifest_bytes(name).value()), digest);
+  auto dst2 = make_store("dst2");
+  registry_client puller2(*dst2, {});
+  auto m2 = puller2.pull(remote("team/pinned:v1@" + digest), nullptr);
+  ASSERT_TRUE(m2.ok()) << m2.error().to_string();
+  EXPECT_EQ(dst2->read_manifest_bytes(pinned).value(), bytes);
+
+  // An unknown digest is not found; nothing is stored.
+  auto dst3 = make_store("dst3");
+  registry_client puller3(*dst3, {});
+  auto none = puller3.pull(remote("team/pinned@sha256:" + std::string(64, '0')), nullptr);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code(), error_code::not_found) << none.error().to_string();
+  EXPECT_TRUE(dst3->list().value().empty());
+}
+
 // Sum of "done" in a partial state file (0 if absent or unreadable).
 uint64_t partial_done(const std::string& state_path) {
   auto text = read_file(state_path);

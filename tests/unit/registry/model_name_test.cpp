@@ -58,6 +58,64 @@ TEST(model_name, hugging_face_names) {
   EXPECT_EQ(must("Team/Model:x").repository(), "team/model");
 }
 
+TEST(model_name, digest_references) {
+  const std::string hex(64, 'a');
+  const std::string d = "sha256:" + hex;
+  model_name n = must("deepseek-r1@" + d);
+  EXPECT_EQ(n.digest, d);
+  EXPECT_EQ(n.tag, "");
+  EXPECT_EQ(n.model, "deepseek-r1");
+  EXPECT_EQ(n.reference(), d);
+  EXPECT_EQ(n.display(), "deepseek-r1@" + d);
+  EXPECT_EQ(n.full(), "registry.ollama.ai/library/deepseek-r1@" + d);
+  EXPECT_EQ(n.manifest_rel_path(), "manifests/registry.ollama.ai/library/deepseek-r1/sha256-" + hex);
+
+  model_name t = must("localhost:5000/ns/m:v1@" + d);  // tag and digest: the digest selects
+  EXPECT_EQ(t.host, "localhost:5000");
+  EXPECT_EQ(t.tag, "v1");
+  EXPECT_EQ(t.digest, d);
+  EXPECT_EQ(t.reference(), d);
+  EXPECT_EQ(t.full(), "localhost:5000/ns/m:v1@" + d);
+  EXPECT_EQ(t.manifest_rel_path(), "manifests/localhost:5000/ns/m/sha256-" + hex);
+  EXPECT_TRUE(t.same_as(must("localhost:5000/ns/m@" + d)));
+  EXPECT_FALSE(t.same_as(must("localhost:5000/ns/m:v1")));
+
+  // The store's spelling parses back into the digest form.
+  model_name stored = must("localhost:5000/ns/m:sha256-" + hex);
+  EXPECT_EQ(stored.digest, d);
+  EXPECT_EQ(stored.tag, "");
+  EXPECT_TRUE(stored.same_as(t));
+  // Not a digest spelling: stays a tag.
+  EXPECT_EQ(must("m:sha256-abc").tag, "sha256-abc");
+  EXPECT_EQ(must("m:sha256-abc").digest, "");
+  // Round trips.
+  for (const model_name& x : {n, t, stored}) {
+    EXPECT_TRUE(must(x.full()).same_as(x)) << x.full();
+    EXPECT_TRUE(must(x.display()).same_as(x)) << x.display();
+  }
+}
+
+TEST(model_name, bad_digests_say_what_is_wrong) {
+  const std::string hex(64, 'b');
+  struct bad {
+    std::string text;
+    const char* fragment;
+  };
+  for (const bad& b : {bad{"m@", "after '@' is empty"}, bad{"@sha256:" + hex, "no model name"},
+                       bad{"m@sha512:" + hex, "must be sha256:<64 hex digits>"},
+                       bad{"m@sha256:" + hex.substr(1), "64 lower-case hex"},
+                       bad{"m@sha256:" + std::string(64, 'B'), "64 lower-case hex"},
+                       bad{"m@sha256:../../etc/passwd", "64 lower-case hex"},
+                       bad{"m@sha256:" + hex + "@sha256:" + hex, "second '@'"},
+                       bad{"m:@sha256:" + hex, "tag after ':' is empty"},
+                       bad{"ns/m:v/1@sha256:" + hex, "namespace"}}) {
+    auto n = model_name::parse(b.text);
+    ASSERT_FALSE(n.ok()) << b.text;
+    EXPECT_EQ(n.error().code(), error_code::invalid_argument);
+    EXPECT_NE(n.error().message().find(b.fragment), std::string::npos) << b.text << " -> " << n.error().message();
+  }
+}
+
 TEST(model_name, comparison_is_case_insensitive) {
   EXPECT_TRUE(must("DeepSeek-R1:7B").same_as(must("deepseek-r1:7b")));
   EXPECT_FALSE(must("deepseek-r1:7b").same_as(must("deepseek-r1:8b")));

@@ -143,6 +143,47 @@ TEST_F(pull_test, wrong_digest_is_rejected_and_nothing_is_committed) {
   }
 }
 
+TEST_F(pull_test, pull_by_digest_checks_the_manifest_bytes_before_using_them) {
+  fault_server srv;
+  auto good = publish(srv, 300 << 10, "t", 3);
+  const std::string good_digest = sha256_of(good.manifest_bytes);
+  auto other = publish(srv, 200 << 10, "other", 4);
+  // The registry answers the digest with a different (valid) manifest.
+  srv.set_manifest("ns/m", good_digest, other.manifest_bytes);
+  registry_client client(*store_, fast_options());
+  const model_name pinned = model_name::parse(srv.host() + "/ns/m@" + good_digest).value();
+  auto bad = client.pull(pinned, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), error_code::corrupt);
+  EXPECT_NE(bad.error().message().find(good_digest), std::string::npos) << bad.error().message();
+  EXPECT_NE(bad.error().message().find(sha256_of(other.manifest_bytes)), std::string::npos) << bad.error().message();
+  EXPECT_EQ(count_blob_gets(srv.requests(), other.weights_digest), 0u) << "nothing of a wrong manifest may be fetched";
+  EXPECT_TRUE(files_under(store_->root()).empty());
+
+  // The right bytes: pulled, asked for by digest, stored under the digest name only.
+  srv.set_manifest("ns/m", good_digest, good.manifest_bytes);
+  const model_name tagged = model_name::parse(srv.host() + "/ns/m:other@" + good_digest).value();
+  auto m = client.pull(tagged, nullptr);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  bool asked_by_digest = false;
+  for (const auto& r : srv.requests())
+    if (r.path == "/v2/ns/m/manifests/" + good_digest) asked_by_digest = true;
+  EXPECT_TRUE(asked_by_digest);
+  EXPECT_TRUE(store_->blobs().has(good.weights_digest));
+  EXPECT_FALSE(store_->blobs().has(other.weights_digest)) << "the tag next to a digest selects nothing";
+  EXPECT_TRUE(store_->has_model(pinned));
+  EXPECT_TRUE(store_->has_model(model_name::parse(srv.host() + "/ns/m:sha256-" + good_digest.substr(7)).value()));
+  EXPECT_FALSE(store_->has_model(name_on(srv, "other")));
+  auto listed = store_->list();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name.display(), srv.host() + "/ns/m@" + good_digest);
+  EXPECT_EQ((*listed)[0].manifest_digest, good_digest);
+  EXPECT_TRUE(fs::exists(store_->root() + "/manifests/" + srv.host() + "/ns/m/sha256-" + good_digest.substr(7)));
+  // A digest name never stores bytes that do not hash to it.
+  EXPECT_FALSE(store_->write_manifest(pinned, other.manifest_bytes).ok());
+}
+
 TEST_F(pull_test, stalled_part_is_restarted) {
   fault_server srv;
   auto model = publish(srv, 1 << 20);
