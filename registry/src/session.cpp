@@ -3,7 +3,10 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "ollama_auth.h"
 
 #include "r1/base/log.h"
 #include "r1/registry/auth_challenge.h"
@@ -129,6 +132,7 @@ status registry_session::authenticate(const http_response& resp, const std::stri
   if (!parse_url(ch.param("realm"), &realm)) return corrupt("registry " + host_ + ": token realm is not an http(s) URL");
   if (realm.scheme == "http" && !insecure_allowed(options_, realm.authority))
     return permission_denied("registry " + host_ + ": token realm " + realm.authority + " is plain http");
+  if (uses_ollama_auth(options_, host_) && (!cred || cred->username.empty())) return authenticate_ollama(ch, scope);
   const std::string realm_host = host_only(realm.authority);
   bool realm_trusted = realm.authority == authority_ || realm_host == host_only(authority_);
   for (const auto& h : options_.allowed_realm_hosts)
@@ -145,19 +149,54 @@ status registry_session::authenticate(const http_response& resp, const std::stri
     if (e > p) url += "&scope=" + url_escape(scopes.substr(p, e - p));
     p = e + 1;
   }
+  http_request tr = token_request(url);
+  if (cred && !cred->username.empty()) {
+    if (realm_trusted) tr.headers.push_back("Authorization: Basic " + base64(cred->username + ":" + cred->password));
+    else R1_LOG(warn, "registry") << "not sending credentials for " << host_ << " to untrusted token realm " << realm_host;
+  }
+  return accept_token(http_perform(tr), scope);
+}
+
+http_request registry_session::token_request(std::string url) const {
   http_request tr;
-  tr.url = url;
+  tr.url = std::move(url);
   tr.max_body = size_t{1} << 20;
   tr.headers.push_back("User-Agent: " + options_.user_agent);
   tr.connect_timeout_ms = options_.connect_timeout_ms;
   tr.stall_timeout_ms = options_.stall_timeout_ms;
   tr.ca_file = options_.ca_file;
   tr.cancel = cancel_;
-  if (cred && !cred->username.empty()) {
-    if (realm_trusted) tr.headers.push_back("Authorization: Basic " + base64(cred->username + ":" + cred->password));
-    else R1_LOG(warn, "registry") << "not sending credentials for " << host_ << " to untrusted token realm " << realm_host;
-  }
+  return tr;
+}
+
+status registry_session::authenticate_ollama(const auth_challenge& ch, const std::string& scope) {
+  url_parts realm;
+  if (!parse_url(ch.param("realm"), &realm)) return corrupt("registry " + host_ + ": token realm is not an http(s) URL");
+  // The signed request proves who we are: it goes only to the registry itself.
+  if (lower(realm.authority) != lower(authority_))
+    return permission_denied("registry " + host_ + ": token realm host " + realm.authority +
+                             " does not match the registry host " + authority_ + "; not sending a signed request");
+  if (options_.identity_key_paths.empty())
+    return permission_denied("registry " + host_ + " asks for Ollama key auth, but no identity key is configured");
+  auto key = identity_key::load_or_create(options_.identity_key_paths);
+  if (!key.ok()) return key.error().with_context("registry " + host_ + " key auth");
+  const std::string scopes = ch.param("scope").empty() ? scope : ch.param("scope");
+  auto req = sign_token_request(*key, ch.param("realm"), ch.param("service"), scopes,
+                                static_cast<int64_t>(std::time(nullptr)), new_nonce());
+  if (!req.ok()) return req.error().with_context("registry " + host_);
+  http_request tr = token_request(req->url);
+  tr.headers.push_back("Authorization: " + req->authorization);
   http_response t = http_perform(tr);
+  if (t.status == 401 || t.status == 403) {
+    const std::string msg = registry_error_message(t.body);
+    return permission_denied("registry " + host_ + " refused the signed token request (HTTP " + std::to_string(t.status) +
+                             (msg.empty() ? "" : ": " + msg) + "); register this public key at ollama.com: " +
+                             key->public_key_line());
+  }
+  return accept_token(t, scope);
+}
+
+status registry_session::accept_token(const http_response& t, const std::string& scope) {
   if (!t.transport.ok()) return t.transport.with_context("token request");
   if (t.status == 401 || t.status == 403) return permission_denied("token service for " + host_ + " refused: HTTP " + std::to_string(t.status));
   if (t.status != 200) return unavailable("token service for " + host_ + " answered HTTP " + std::to_string(t.status));

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "http.h"
+#include "r1/registry/auth_challenge.h"
 #include "r1/registry/model_name.h"
 #include "r1/registry/registry_client.h"
 
@@ -48,6 +49,11 @@ class registry_session {
  private:
   std::string auth_header(const std::string& authority, const std::string& scope);
   status authenticate(const http_response& challenge, const std::string& scope);
+  // Ollama's signed token request (ollama_auth.h) for a Bearer challenge.
+  status authenticate_ollama(const auth_challenge& ch, const std::string& scope);
+  // Stores the token of a token service's answer under `scope`.
+  status accept_token(const http_response& answer, const std::string& scope);
+  http_request token_request(std::string url) const;
 
   const client_options& options_;
   std::string host_;       // the registry host as in the model name

@@ -1,15 +1,22 @@
 // A small misbehaving registry for the pull tests: serves manifests and blobs
 // like an OCI registry (with Range support) and can be told to cut connections,
 // stall, fail with 5xx, lie about content, demand a bearer token, or redirect
-// blob downloads to another server. Records every request it sees.
+// blob downloads to another server, or speak Ollama's signed-key auth (its
+// token endpoint verifies the ed25519 signature with OpenSSL against the public
+// key sent in the request and accepts only the registered key). Records every
+// request it sees.
 #pragma once
 
 #include <httplib.h>
+#include <openssl/evp.h>
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,12 +42,38 @@ class fault_server {
   std::atomic<bool> require_token{false};
   std::string redirect_blobs_to;                // "http://localhost:<port>" => 307 for blob GETs
   std::string huge_manifest_tag;                // this tag answers with a 100 MB manifest
+  // Ollama's signed-key auth: challenges point at <realm_authority or host()>/v2/token
+  // and the token endpoint wants a valid signature by `registered_key`
+  // (the base64 public key blob, as in "ssh-ed25519 <blob>").
+  std::atomic<bool> ollama_auth{false};
+  std::string registered_key;
+  std::string realm_authority;
+
+  // Why the last signed token request was refused ("" = accepted).
+  std::string last_refusal() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_refusal_;
+  }
+  int signed_token_grants() const { return signed_grants_; }
 
   explicit fault_server(const std::string& bind_host = "127.0.0.1") {
     server_.Get(R"(/v2/?)", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
       if (!authorized(req, res)) return;
       res.set_content("{}", "application/json");
+    });
+    server_.Get(R"(/v2/token)", [this](const httplib::Request& req, httplib::Response& res) {
+      record(req);
+      std::string why = check_signed_request(req);
+      std::lock_guard<std::mutex> lock(mu_);
+      last_refusal_ = why;
+      if (!why.empty()) {
+        res.status = 401;
+        res.set_content(R"({"errors":[{"code":"UNAUTHORIZED","message":")" + why + R"("}]})", "application/json");
+        return;
+      }
+      ++signed_grants_;
+      res.set_content(R"({"token":"ollama-token"})", "application/json");
     });
     server_.Get(R"(/token)", [this](const httplib::Request& req, httplib::Response& res) {
       record(req);
@@ -116,7 +149,70 @@ class fault_server {
                          req.get_header_value("Accept")});
   }
 
+  static std::string unbase64(const std::string& in) {
+    if (in.empty() || in.size() % 4 != 0) return {};
+    std::string out(in.size() / 4 * 3, '\0');
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+    if (n < 0) return {};
+    out.resize(static_cast<size_t>(n) - (in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0));
+    return out;
+  }
+
+  // Verifies an Ollama signed token request; returns why it is refused, or "".
+  std::string check_signed_request(const httplib::Request& req) {
+    const std::string auth = req.get_header_value("Authorization");
+    const size_t colon = auth.find(':');
+    if (colon == std::string::npos) return "no signature";
+    const std::string key_b64 = auth.substr(0, colon);
+    const std::string blob = unbase64(key_b64), sig = unbase64(auth.substr(colon + 1));
+    // Wire format: string "ssh-ed25519", string key(32).
+    const std::string type_prefix = std::string("\0\0\0\x0bssh-ed25519\0\0\0\x20", 19);
+    if (blob.size() != 51 || blob.compare(0, 19, type_prefix) != 0) return "malformed public key";
+    if (sig.size() != 64) return "malformed signature";
+    const std::string empty_hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    std::string empty_b64(90, '\0');
+    empty_b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(empty_b64.data()),
+                                                         reinterpret_cast<const unsigned char*>(empty_hex.data()), 64)));
+    const std::string signed_text = "GET,http://" + host() + req.target + "," + empty_b64;
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pk(
+        EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(blob.data() + 19), 32),
+        EVP_PKEY_free);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    if (!pk || !ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pk.get()) != 1 ||
+        EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                         reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size()) != 1)
+      return "bad signature";
+    const long long ts = std::atoll(req.get_param_value("ts").c_str());
+    if (std::llabs(ts - static_cast<long long>(std::time(nullptr))) > 300) return "stale timestamp";
+    // Ollama sorts the query keys (Go's url.Values.Encode); the signed URL is that text.
+    const size_t at_nonce = req.target.find("?nonce="), at_scope = req.target.find("&scope="),
+                 at_service = req.target.find("&service="), at_ts = req.target.find("&ts=");
+    if (at_nonce == std::string::npos || !(at_nonce < at_scope && at_scope < at_service && at_service < at_ts &&
+                                           at_ts != std::string::npos))
+      return "query not in Ollama's order";
+    const std::string nonce = req.get_param_value("nonce");
+    if (nonce.size() < 16) return "no nonce";
+    if (req.get_param_value("service") != "ollama-test") return "wrong service";
+    if (req.get_param_value("scope") != "repository:ns/m:pull") return "wrong scope";
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!nonces_.insert(nonce).second) return "replayed nonce";
+    }
+    if (key_b64 != registered_key) return "unknown key";
+    return {};
+  }
+
   bool authorized(const httplib::Request& req, httplib::Response& res) {
+    if (ollama_auth) {
+      if (req.get_header_value("Authorization") == "Bearer ollama-token") return true;
+      res.status = 401;
+      const std::string realm_host = realm_authority.empty() ? host() : realm_authority;
+      res.set_header("WWW-Authenticate", "Bearer realm=\"http://" + realm_host +
+                                             "/v2/token\",service=\"ollama-test\",scope=\"repository:ns/m:pull\"");
+      res.set_content(R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})", "application/json");
+      return false;
+    }
     if (!require_token || req.get_header_value("Authorization") == "Bearer good-token") return true;
     res.status = 401;
     res.set_header("WWW-Authenticate", "Bearer realm=\"http://" + host() +
@@ -182,6 +278,9 @@ class fault_server {
   std::vector<seen_request> requests_;
   std::atomic<int> token_requests_{0};
   std::string last_token_query_;
+  std::string last_refusal_;
+  std::set<std::string> nonces_;
+  std::atomic<int> signed_grants_{0};
   std::atomic<uint64_t> blob_bytes_sent_{0};
 };
 

@@ -52,6 +52,15 @@ struct client_options {
   std::map<std::string, registry_credentials> credentials;
   // Extra hosts that may receive credentials as a token realm.
   std::vector<std::string> allowed_realm_hosts;
+  // Ollama's signed-key auth (registry.ollama.ai, ollama.com and the hosts
+  // below): ed25519 identity key files in OpenSSH format. The first that
+  // exists is used read-only; when none exists the last one is created on the
+  // first challenge that needs it. Empty: such challenges fail with
+  // permission_denied. See identity_key.h.
+  std::vector<std::string> identity_key_paths;
+  // Further registry hosts ("host[:port]" as in model names) that use
+  // Ollama's signed-key auth instead of anonymous/Basic token requests.
+  std::vector<std::string> ollama_auth_hosts;
   std::string user_agent = "r1/0.1";
   std::string ca_file;  // "" = system trust store
 
