@@ -4,8 +4,9 @@
 # 1. installs node-llama-cpp@3.21.1 from npm into DIR (it ships prebuilt llama.cpp libraries
 #    and llama.cpp's source as llama/gitRelease.bundle);
 # 2. clones that bundle into DIR/src for llama.h;
-# 3. compiles tests/integration/llamacpp/llamacpp_logprobs.cpp into DIR/bin against the
-#    prebuilt libllama (or, with LLAMACPP_NATIVE=1, against a native build of the bundle:
+# 3. compiles tests/integration/llamacpp/llamacpp_logprobs.cpp and bench/engine/llamacpp_bench.cpp
+#    into DIR/bin against the prebuilt libllama (or, with LLAMACPP_NATIVE=1, against a native
+#    build of the bundle:
 #    cmake -DGGML_NATIVE=ON, target llama only, niced).
 # Then: R1_LLAMACPP_DIR=DIR ctest -R llamacpp_compare
 set -eu
@@ -32,13 +33,17 @@ else
   LIBS="$LIBDIR/libllama.v0.4.0.so $LIBDIR/libggml.v0.4.0.so $LIBDIR/libggml-base.so"
   BACKENDS="$LIBDIR"
 fi
-g++ -O2 -std=c++17 -I src/include -I src/ggml/include "$SRC/tests/integration/llamacpp/llamacpp_logprobs.cpp" \
-  -o bin/r1-llamacpp-logprobs.bin $LIBS -Wl,-rpath,"$LIBDIR"
-# The prebuilt package loads its CPU backend as a plugin from its own folder.
-cat > bin/r1-llamacpp-logprobs <<WRAP
-#!/bin/sh
-R1_LLAMACPP_BACKENDS="$BACKENDS" exec "$DIR/bin/r1-llamacpp-logprobs.bin" "\$@"
-WRAP
-if [ -z "$BACKENDS" ]; then sed -i 's/^R1_LLAMACPP_BACKENDS="" //' bin/r1-llamacpp-logprobs; fi
-chmod +x bin/r1-llamacpp-logprobs
+# Each program gets a wrapper: the prebuilt package loads its CPU backend as a plugin from its
+# own folder.
+build_tool() {  # NAME SOURCE
+  g++ -O2 -std=c++17 -I src/include -I src/ggml/include "$SRC/$2" -o "bin/$1.bin" $LIBS -Wl,-rpath,"$LIBDIR"
+  if [ -n "$BACKENDS" ]; then
+    printf '#!/bin/sh\nR1_LLAMACPP_BACKENDS="%s" exec "%s" "$@"\n' "$BACKENDS" "$DIR/bin/$1.bin" > "bin/$1"
+  else
+    printf '#!/bin/sh\nexec "%s" "$@"\n' "$DIR/bin/$1.bin" > "bin/$1"
+  fi
+  chmod +x "bin/$1"
+}
+build_tool r1-llamacpp-logprobs tests/integration/llamacpp/llamacpp_logprobs.cpp
+build_tool r1-llamacpp-bench bench/engine/llamacpp_bench.cpp
 echo "R1_LLAMACPP_DIR=$DIR"

@@ -82,29 +82,6 @@ void fill_weights(tensor_type t, uint8_t* p, size_t bytes, thread_pool& pool) {
   });
 }
 
-__attribute__((target("avx2"))) uint64_t read_slice_avx2(const uint8_t* p, size_t n) {
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-  for (size_t i = 0; i + 128 <= n; i += 128) {
-    a0 = _mm256_add_epi64(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
-    a1 = _mm256_add_epi64(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
-    a2 = _mm256_add_epi64(a2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
-    a3 = _mm256_add_epi64(a3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
-  }
-  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
-  return static_cast<uint64_t>(_mm256_extract_epi64(s, 0) ^ _mm256_extract_epi64(s, 3));
-}
-
-uint64_t read_slice(const uint8_t* p, size_t n) {
-  if (detect_cpu_features().avx2) return read_slice_avx2(p, n);
-  uint64_t s = 0;
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    uint64_t v;
-    std::memcpy(&v, p + i, 8);
-    s += v;
-  }
-  return s;
-}
-
 // The machine may be shared: a long pass measures our share of the CPU, not the
 // kernel. So big buffers are timed in slices of 16 MiB (each still streams from
 // DRAM, since the whole buffer is walked between visits) and the 90th-percentile
@@ -117,21 +94,7 @@ double p90(std::vector<double> v) {
 }
 
 double bandwidth_gbs(const uint8_t* p, size_t bytes, thread_pool& pool) {
-  volatile uint64_t sink = 0;
-  std::vector<double> rates;
-  for (int rep = 0; rep < 3; ++rep) {
-    for (size_t off = 0; off + k_slice <= bytes; off += k_slice) {
-      const int parts = pool.size();
-      const auto t0 = clock_type::now();
-      pool.run(parts, [&](int part, int) {
-        const size_t a = k_slice * static_cast<size_t>(part) / parts / 128 * 128;
-        const size_t b = k_slice * static_cast<size_t>(part + 1) / parts / 128 * 128;
-        sink = sink + read_slice(p + off + a, b - a);
-      });
-      rates.push_back(static_cast<double>(k_slice) / seconds_since(t0) / 1e9);
-    }
-  }
-  return p90(rates);
+  return measure_read_bandwidth(p, bytes, 3, pool).p90_gbs;
 }
 
 // Matvec over a large matrix, timed per slice of rows (see above). GB/s of weight bytes.

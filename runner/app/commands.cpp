@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -11,6 +13,8 @@
 #include "protocol_convert.h"
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
+#include "r1/gguf/file.h"
+#include "r1/kernels/bandwidth.h"
 #include "r1/kernels/cpu_features.h"
 #include "r1/runner_protocol/messages.h"
 
@@ -83,6 +87,38 @@ struct bench_result {
   double mean = 0, sd = 0;
 };
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Wall and process CPU time of one timed test. On a shared machine tokens per CPU-second (all
+// threads) is the steadier measure of the work done; wall time is what users see.
+struct bench_clock {
+  std::chrono::steady_clock::time_point wall = std::chrono::steady_clock::now();
+  double cpu = process_cpu_seconds();
+  void add(int32_t n, std::vector<double>& wall_rates, std::vector<double>& cpu_rates) const {
+    wall_rates.push_back(n / std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count());
+    cpu_rates.push_back(n / std::max(1e-9, process_cpu_seconds() - cpu));
+  }
+};
+
+// Weight bytes a decoded token reads in a dense model: every tensor but the token embedding
+// (one row of it is read), unless the embedding doubles as the output head.
+uint64_t dense_bytes_per_token(const engine::model& m) {
+  uint64_t total = 0, embd = 0;
+  bool has_output = false;
+  for (const gguf::file* f : m.gguf_files()) {
+    for (const auto& t : f->tensors()) {
+      total += t.size;
+      if (t.name == "token_embd.weight") embd = t.size;
+      if (t.name == "output.weight") has_output = true;
+    }
+  }
+  return has_output ? total - embd : total;
+}
+
 bench_result mean_sd(const std::vector<double>& v) {
   bench_result r;
   for (double x : v) r.mean += x;
@@ -99,8 +135,11 @@ bench_result mean_sd(const std::vector<double>& v) {
 int run_bench(const bench_options& o) {
   auto kv = parse_kv_type(o.kv_type);
   if (!kv.ok()) return fail(kv.error());
+  if (status s = kernels::set_kernel_path(o.kernel_path); !s.ok()) return fail(s);
+  const auto t_load = std::chrono::steady_clock::now();
   auto m = engine::model::load({o.model});
   if (!m.ok()) return fail(m.error());
+  const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
   engine::context_params cp;
   cp.n_ctx = std::max(o.n_prompt, o.n_gen) + 1;
   cp.kv_type = *kv;
@@ -110,30 +149,34 @@ int run_bench(const bench_options& o) {
   std::mt19937 rng(42);
   std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>((*m)->hparams().n_vocab) - 1);
   std::vector<float> logits;
-  std::vector<double> pp, tg;
-  // Warm-up (as llama-bench): the first pass faults the mapped weights in.
+  std::vector<double> pp, tg, pp_cpu, tg_cpu;
+  // Warm-up (as llama-bench): the first pass faults the mapped weights in; its time is the first
+  // token's latency after load.
+  double first_ms = 0;
   {
     const int32_t tok[2] = {d(rng), d(rng)};
+    const auto t0 = std::chrono::steady_clock::now();
     status s = (*ctx)->decode(0, tok, 0, engine::logits_mode::last, logits);
     if (!s.ok()) return fail(s);
+    first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
   for (int r = 0; r < std::max(1, o.repetitions); ++r) {
     if (o.n_prompt > 0) {
       std::vector<int32_t> prompt(static_cast<size_t>(o.n_prompt));
       for (auto& t : prompt) t = d(rng);
-      const auto t0 = std::chrono::steady_clock::now();
+      const bench_clock t0;
       status s = (*ctx)->decode(0, prompt, 0, engine::logits_mode::last, logits);
       if (!s.ok()) return fail(s);
-      pp.push_back(o.n_prompt / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      t0.add(o.n_prompt, pp, pp_cpu);
     }
     if (o.n_gen > 0) {
-      const auto t0 = std::chrono::steady_clock::now();
+      const bench_clock t0;
       for (int32_t i = 0; i < o.n_gen; ++i) {
         const int32_t tok[1] = {d(rng)};
         status s = (*ctx)->decode(0, tok, i, engine::logits_mode::last, logits);
         if (!s.ok()) return fail(s);
       }
-      tg.push_back(o.n_gen / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      t0.add(o.n_gen, tg, tg_cpu);
     }
   }
   rp::json out = {{"model", o.model},
@@ -141,14 +184,29 @@ int run_bench(const bench_options& o) {
                   {"file_type", (*m)->info().file_type},
                   {"threads", (*ctx)->n_threads()},
                   {"kernel_path", kernels::kernel_path_name()},
-                  {"kv_type", o.kv_type}};
+                  {"kv_type", o.kv_type},
+                  {"weights_bytes", (*m)->info().weights_bytes},
+                  {"load_ms", load_ms},
+                  {"first_decode_ms", first_ms}};
+  if ((*m)->hparams().n_expert == 0) {
+    out["weight_bytes_per_token"] = dense_bytes_per_token(**m);
+  }
   if (!pp.empty()) {
     const bench_result r = mean_sd(pp);
-    out["pp" + std::to_string(o.n_prompt)] = {{"tokens_per_s", r.mean}, {"sd", r.sd}};
+    out["pp" + std::to_string(o.n_prompt)] = {
+        {"tokens_per_s", r.mean}, {"sd", r.sd}, {"tokens_per_cpu_s", mean_sd(pp_cpu).mean}, {"runs", pp}};
   }
   if (!tg.empty()) {
     const bench_result r = mean_sd(tg);
-    out["tg" + std::to_string(o.n_gen)] = {{"tokens_per_s", r.mean}, {"sd", r.sd}};
+    out["tg" + std::to_string(o.n_gen)] = {
+        {"tokens_per_s", r.mean}, {"sd", r.sd}, {"tokens_per_cpu_s", mean_sd(tg_cpu).mean}, {"runs", tg}};
+  }
+  if (o.bandwidth) {
+    // The decode roofline, measured in the same process with as many threads.
+    kernels::thread_pool bw_pool((*ctx)->n_threads());
+    auto bw = kernels::measure_read_bandwidth(bw_pool);
+    if (!bw.ok()) return fail(bw.error());
+    out["read_bandwidth_gbs"] = {{"p90", bw->p90_gbs}, {"median", bw->median_gbs}};
   }
   print_json(out);
   return 0;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "r1/kernels/attention.h"
+#include "r1/kernels/bandwidth.h"
 #include "r1/kernels/cpu_features.h"
 #include "r1/kernels/matmul.h"
 #include "r1/kernels/ops.h"
