@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "inference.h"
+#include "structured_output.h"
 #include "r1/base/log.h"
 
 namespace r1::daemon {
@@ -226,6 +227,9 @@ void handle_generate(daemon_context& ctx, const json& body, httplib::Response& r
     job->req.split_reasoning = think->value_or(false);
     job->want_context = true;
   }
+  auto constraint = ollama_format_constraint(q->format);
+  if (!constraint.ok()) return reply_error(res, constraint.error());
+  job->req.constraint = std::move(*constraint);
   auto l = acquire_runner(ctx, *m, *opts, keep_alive_ms(ctx, q->keep_alive));
   if (!l.ok()) return reply_error(res, l.error());
   job->lease_ = std::move(*l);
@@ -291,6 +295,9 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
   job->req.think = *think;
   job->req.split_reasoning = think->value_or(false);
   job->req.tools = q->tools;
+  auto constraint = ollama_format_constraint(q->format);
+  if (!constraint.ok()) return reply_error(res, constraint.error());
+  job->req.constraint = std::move(*constraint);
   job->req.stream = true;
   auto l = acquire_runner(ctx, *m, *opts, keep_alive_ms(ctx, q->keep_alive));
   if (!l.ok()) return reply_error(res, l.error());

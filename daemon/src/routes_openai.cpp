@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "inference.h"
+#include "structured_output.h"
 #include "r1/api/openai.h"
 #include "r1/base/log.h"
 
@@ -186,6 +187,8 @@ std::shared_ptr<sse_job> start_job(daemon_context& ctx, const std::string& model
 void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) {
   auto q = api::parse_openai_chat_request(body);
   if (!q.ok()) return reply_openai_error(res, q.error());
+  auto constraint = openai_response_format_constraint(q->response_format);
+  if (!constraint.ok()) return reply_openai_error(res, constraint.error());
   model_entry m;
   auto job = start_job(ctx, q->model, api::to_options(q->sampling), true, res, &m);
   if (!job) return;
@@ -197,6 +200,7 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
   job->req.think = *think;
   job->req.split_reasoning = think->value_or(false);
   job->req.tools = q->tools;
+  job->req.constraint = std::move(*constraint);
   job->req.stream = true;
   job->include_usage = q->include_usage;
   job->logprobs = q->logprobs;

@@ -52,6 +52,25 @@ bool parse_content_range(const std::string& v, uint64_t* first, uint64_t* last, 
   return false;
 }
 
+// The running sha256 of the blob's contiguous prefix [0, hashed). A worker
+// whose write starts exactly at `hashed` hashes its bytes right away, while
+// they are still in cache; bytes written ahead by other parts are hashed from
+// the file's mapping by the pulling thread once they become contiguous.
+struct prefix_hash {
+  std::mutex mu;
+  std::atomic<uint64_t> hashed{0};
+  sha256_hasher hasher;
+
+  // Hashes [at, at + n) from `data` if it extends the prefix; else leaves it.
+  void offer(uint64_t at, const char* data, size_t n) {
+    if (hashed.load(std::memory_order_acquire) != at) return;
+    std::lock_guard<std::mutex> lock(mu);
+    if (hashed.load(std::memory_order_relaxed) != at) return;
+    hasher.update(data, n);
+    hashed.store(at + n, std::memory_order_release);
+  }
+};
+
 class downloader {
  public:
   downloader(const client_options& o, blob_store& store, token_cache& tokens, rate_limiter* limiter,
@@ -76,10 +95,13 @@ class downloader {
   void fresh_parts();
   status save_state();
   void worker();
-  part* take_part();
+  part* take_part(bool* retired);
   status fetch_part(part& p);
   status hash_and_wait(const std::function<void(uint64_t)>& on_progress);
-  void hash_range(sha256_hasher& hasher, uint64_t from, uint64_t to);
+  bool catch_up_hash(uint64_t prefix);
+  void start_writeback(uint64_t prefix, bool all);
+  void adapt_parallelism(uint64_t completed);
+  void start_worker();
   uint64_t completed_bytes();
   uint64_t contiguous_prefix();
   void fail(status s);
@@ -102,6 +124,18 @@ class downloader {
   std::vector<std::unique_ptr<part>> parts_;  // sorted by start; pointers stable
   status failure_;
   int running_workers_ = 0;
+  int wanted_workers_ = 1;  // workers beyond this stop after their current part
+  std::vector<std::thread> threads_;
+
+  prefix_hash hash_;
+  uint64_t writeback_from_ = 0;
+  // Parallelism probe: start with one stream, add one while throughput grows.
+  int max_workers_ = 1;
+  bool growing_ = true;
+  bool warmed_up_ = false;
+  double best_rate_ = 0;
+  uint64_t probe_bytes_ = 0;
+  clock_type::time_point probe_start_ = clock_type::now();
 };
 
 status downloader::open_partial() {
@@ -223,8 +257,14 @@ void downloader::fail(status s) {
 }
 
 // Next idle unfinished part, else a split of the busiest one (work stealing).
-part* downloader::take_part() {
+// Sets *retired (and counts the worker out) when there are more workers than wanted.
+part* downloader::take_part(bool* retired) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (running_workers_ > wanted_workers_) {  // a probe that did not pay off
+    --running_workers_;
+    *retired = true;
+    return nullptr;
+  }
   for (auto& p : parts_) {
     if (!p->active && p->remaining() > 0) {
       p->active = true;
@@ -257,7 +297,12 @@ part* downloader::take_part() {
 
 void downloader::worker() {
   while (!should_stop()) {
-    part* p = take_part();
+    bool retired = false;
+    part* p = take_part(&retired);
+    if (retired) {
+      cv_.notify_all();
+      return;
+    }
     if (!p) break;
     status s = fetch_part(*p);
     {
@@ -279,6 +324,7 @@ void downloader::sleep_interruptible(int64_t ms) {
 // The receiving end of one ranged GET into a part.
 struct part_sink {
   part& p;
+  prefix_hash& hash;
   int fd;
   const std::string& path;
   const std::string& layer;
@@ -327,6 +373,7 @@ struct part_sink {
       }
       off += static_cast<size_t>(w);
     }
+    hash.offer(at, data, n);  // before `done` moves, so the pulling thread never hashes these bytes too
     p.done.fetch_add(n, std::memory_order_release);
     written += n;
     if (at + n >= limit) {
@@ -382,7 +429,7 @@ status downloader::fetch_part(part& p) {
   const std::string layer = target_.blob.digest.substr(7, 12);
   for (;;) {
     if (should_stop()) return cancelled("download of " + target_.blob.digest + " stopped");
-    part_sink sink{p, fd_.get(), partial_path_, layer, target_.blob.size, p.start + p.done.load(), p.end.load()};
+    part_sink sink{p, hash_, fd_.get(), partial_path_, layer, target_.blob.size, p.start + p.done.load(), p.end.load()};
     if (sink.pos >= sink.end) return {};
     http_request req;
     req.url = url_;
@@ -416,26 +463,95 @@ status downloader::fetch_part(part& p) {
   }
 }
 
-// Hashes [from, to) of the partial file from its mapping (no copy) and asks
-// the kernel to start writing those pages back, so the final fsync is short.
-void downloader::hash_range(sha256_hasher& hasher, uint64_t from, uint64_t to) {
-  hasher.update(map_ + from, static_cast<size_t>(to - from));
-  ::sync_file_range(fd_.get(), static_cast<off_t>(from), static_cast<off_t>(to - from), SYNC_FILE_RANGE_WRITE);
+// Hashes bytes that became contiguous but were not hashed as they arrived
+// (written ahead by another part, or before a resume) from the mapping, in
+// small steps so a worker reaching the prefix waits little. True if it hashed.
+bool downloader::catch_up_hash(uint64_t prefix) {
+  constexpr uint64_t step = uint64_t{1} << 20;
+  bool any = false;
+  for (uint64_t from = hash_.hashed.load(); from < prefix && !should_stop(); from = hash_.hashed.load()) {
+    std::lock_guard<std::mutex> lock(hash_.mu);
+    from = hash_.hashed.load();
+    if (from >= prefix) break;
+    const uint64_t to = std::min(prefix, from + step);
+    hash_.hasher.update(map_ + from, static_cast<size_t>(to - from));
+    hash_.hashed.store(to, std::memory_order_release);
+    any = true;
+  }
+  return any;
+}
+
+// Asks the kernel to start writing the prefix back in large batches, so the
+// final fsync is short without a system call per few megabytes.
+void downloader::start_writeback(uint64_t prefix, bool all) {
+  constexpr uint64_t batch = uint64_t{64} << 20;
+  if (prefix <= writeback_from_ || (!all && prefix - writeback_from_ < batch)) return;
+  ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_), static_cast<off_t>(prefix - writeback_from_),
+                    SYNC_FILE_RANGE_WRITE);
+  writeback_from_ = prefix;
+}
+
+void downloader::start_worker() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++running_workers_;
+  }
+  threads_.emplace_back([this] { worker(); });
+}
+
+// One stream first; every interval, if throughput grew by a fifth since the
+// last worker was added, add another (up to max_parallel_parts). When an added
+// worker did not help (loopback, a saturated link or CPU) it retires after its
+// current part, and no more are tried.
+void downloader::adapt_parallelism(uint64_t completed) {
+  constexpr auto interval = std::chrono::milliseconds(400);
+  const auto now = clock_type::now();
+  if (!growing_ || now - probe_start_ < interval) return;
+  const double rate = static_cast<double>(completed - probe_bytes_) / std::chrono::duration<double>(now - probe_start_).count();
+  probe_start_ = now;
+  probe_bytes_ = completed;
+  if (!warmed_up_) {  // the first interval holds connection setup: not a fair baseline
+    warmed_up_ = true;
+    return;
+  }
+  int running = 0;
+  uint64_t left = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running = running_workers_;
+    for (const auto& p : parts_) left += p->remaining();
+  }
+  if (best_rate_ > 0 && rate < best_rate_ * 1.2) {  // the last worker added did not pay off
+    R1_LOG(debug, "registry") << "blob " << target_.blob.digest.substr(7, 12) << ": " << running << " streams give "
+                              << static_cast<uint64_t>(rate) / (1 << 20) << " MiB/s, not more than "
+                              << static_cast<uint64_t>(best_rate_) / (1 << 20) << " MiB/s; one retires";
+    growing_ = false;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (wanted_workers_ > 1) --wanted_workers_;
+    return;
+  }
+  best_rate_ = std::max(best_rate_, rate);
+  const uint64_t min_split = std::max<uint64_t>(uint64_t{1} << 20, o_.min_part_bytes / 4);
+  if (running >= max_workers_ || left < 2 * min_split) {  // nothing more to gain
+    growing_ = false;
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wanted_workers_ = running + 1;
+  }
+  R1_LOG(debug, "registry") << "blob " << target_.blob.digest.substr(7, 12) << ": " << running << " streams at "
+                            << static_cast<uint64_t>(rate) / (1 << 20) << " MiB/s; adding one";
+  start_worker();
 }
 
 status downloader::hash_and_wait(const std::function<void(uint64_t)>& on_progress) {
-  sha256_hasher hasher;
-  uint64_t hashed = 0;
-  constexpr uint64_t hash_step = uint64_t{8} << 20;
   auto last_save = clock_type::now(), last_progress = clock_type::now();
   for (;;) {
     if (user_cancel_ && user_cancel_->load()) fail(cancelled("pull of " + target_.blob.digest + " cancelled"));
     const uint64_t prefix = contiguous_prefix();
-    if (prefix > hashed && !should_stop()) {
-      const uint64_t to = std::min(prefix, hashed + hash_step);
-      hash_range(hasher, hashed, to);
-      hashed = to;
-    } else {
+    start_writeback(prefix, false);
+    if (!catch_up_hash(prefix) || should_stop()) {
       std::unique_lock<std::mutex> lock(mu_);
       if (running_workers_ == 0) break;
       cv_.wait_for(lock, std::chrono::milliseconds(50));
@@ -443,7 +559,9 @@ status downloader::hash_and_wait(const std::function<void(uint64_t)>& on_progres
     auto now = clock_type::now();
     if (now - last_progress >= std::chrono::milliseconds(100)) {
       last_progress = now;
-      if (on_progress) on_progress(completed_bytes());
+      const uint64_t done = completed_bytes();
+      if (on_progress) on_progress(done);
+      if (!should_stop()) adapt_parallelism(done);
     }
     if (now - last_save >= std::chrono::seconds(1)) {
       last_save = now;
@@ -458,9 +576,10 @@ status downloader::hash_and_wait(const std::function<void(uint64_t)>& on_progres
     if (!failure_.ok()) return failure_;
   }
   if (contiguous_prefix() != target_.blob.size) return internal_error("download ended before the blob was complete");
-  if (hashed < target_.blob.size) hash_range(hasher, hashed, target_.blob.size);  // the tail
+  catch_up_hash(target_.blob.size);  // the tail
+  start_writeback(target_.blob.size, true);
   if (on_progress) on_progress(target_.blob.size);
-  const std::string actual = hasher.finish();
+  const std::string actual = hash_.hasher.finish();
   if (actual != target_.blob.digest) {
     ::unlink(partial_path_.c_str());
     ::unlink(state_path_.c_str());
@@ -484,13 +603,13 @@ status downloader::run(const std::function<void(uint64_t)>& on_progress) {
   uint64_t todo = 0;
   for (const auto& p : parts_) todo += p->remaining();
   const uint64_t per = std::max<uint64_t>(1, o_.min_part_bytes);
-  const int workers = static_cast<int>(std::clamp<uint64_t>(todo / per, 1, static_cast<uint64_t>(std::max(1, o_.max_parallel_parts))));
-  std::vector<std::thread> threads;
-  running_workers_ = workers;
-  for (int i = 0; i < workers; ++i) threads.emplace_back([this] { worker(); });
+  max_workers_ = static_cast<int>(std::clamp<uint64_t>(todo / per, 1, static_cast<uint64_t>(std::max(1, o_.max_parallel_parts))));
+  probe_bytes_ = completed_bytes();
+  probe_start_ = clock_type::now();
+  start_worker();
   status s = hash_and_wait(on_progress);
   abort_ = true;
-  for (auto& t : threads) t.join();
+  for (auto& t : threads_) t.join();
   if (!s.ok()) {
     if (s.code() != error_code::corrupt) {
       status saved = save_state();

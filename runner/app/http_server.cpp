@@ -125,6 +125,9 @@ void http_server::impl::completion(const httplib::Request& req, httplib::Respons
   completion_task t;
   t.prompt = std::move(prompt->tokens);
   t.params = to_generation_params(*r, prompt->reasoning_open);
+  if (status s = apply_request_constraint(*r, st.constraints, st.model->tok(), t.params); !s.ok()) {
+    return send_error(res, s);
+  }
   t.slot = r->slot;
   auto ch = std::make_shared<task_channel>();
   t.channel = ch;

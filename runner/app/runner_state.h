@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "constraint_setup.h"
 #include "inference_loop.h"
 #include "prompt_builder.h"
 #include "r1/engine/context.h"
@@ -29,6 +30,7 @@ struct runner_state {
   std::unique_ptr<engine::model> model;
   std::unique_ptr<engine::context> ctx;
   std::unique_ptr<inference_loop> loop;
+  constraint_cache constraints;   // structured output: the vocabulary index, built on first use
   std::unique_ptr<prompt_builder> prompts;
   runner_protocol::load_info info;
 

@@ -1,6 +1,7 @@
 #include "r1/engine/generator.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "r1/engine/reasoning_splitter.h"
 
@@ -63,6 +64,14 @@ status generator::start(std::vector<int32_t> prompt, const generation_params& p)
   detok_ = std::make_unique<detokenizer_stream>(tok);
   stops_ = std::make_unique<stop_matcher>(p_.stop);
   reasoning_ = p_.split_reasoning ? std::make_unique<reasoning>(p_.reasoning_open) : nullptr;
+  matcher_.reset();
+  if (p_.grammar) {
+    if (!p_.grammar_vocab || p_.grammar_vocab->size() != tok.size()) {
+      return invalid_argument("the constraint's vocabulary index does not match the model's vocabulary");
+    }
+    matcher_ = std::make_unique<constrain::matcher>(p_.grammar, p_.grammar_vocab);
+    think_open_ = tok.find("<think>");
+  }
   prompt_done_ = false;
   done_ = false;
   cancelled_ = false;
@@ -134,10 +143,30 @@ void generator::generate_one(generation_output& out) {
     return;
   }
   const tokenizer& tok = ctx_.m().tok();
-  const int32_t id = sampler_->sample(logits_);
+  bool constrained = false, think_open_allowed = false;
+  if (matcher_) {
+    constrained = !(reasoning_ && reasoning_->splitter.in_reasoning());
+    // A model whose prompt did not open <think> may still start with it; then it reasons freely.
+    think_open_allowed = constrained && reasoning_ && !reasoning_->splitter.reasoning_done() &&
+                         matcher_->bytes_accepted() == 0 && think_open_ >= 0;
+    if (!mask_logits(constrained, think_open_allowed)) {
+      out.error = "the output constraint allows no token here";
+      finish(out, stop_reason::error);
+      return;
+    }
+  }
+  const std::vector<float>* logits = matcher_ ? &masked_ : &logits_;
+  const int32_t id = sampler_->sample(*logits);
   if (tok.is_eog(id)) {
     finish(out, stop_reason::eog);
     return;
+  }
+  if (constrained && !(think_open_allowed && id == think_open_)) {
+    if (status s = matcher_->accept(id); !s.ok()) {
+      out.error = s.message();
+      finish(out, stop_reason::error);
+      return;
+    }
   }
   sampler_->accept(id);
   ++n_generated_;
@@ -146,8 +175,8 @@ void generator::generate_one(generation_output& out) {
   out.tokens.push_back(id);
   if (p_.n_probs > 0) {
     token_probs_value tp;
-    tp.chosen = {id, token_logprob(logits_, id)};
-    tp.top = top_logprobs(logits_, p_.n_probs);
+    tp.chosen = {id, token_logprob(*logits, id)};
+    tp.top = top_logprobs(*logits, p_.n_probs);
     out.probs.push_back(std::move(tp));
   }
   emit_text(out, stops_->feed(detok_->push(id)));
@@ -172,6 +201,31 @@ void generator::generate_one(generation_output& out) {
     return;
   }
   ++n_past_;
+}
+
+bool generator::mask_logits(bool constrained, bool allow_think_open) {
+  const size_t n = logits_.size();
+  masked_.resize(n);
+  constexpr float off = -std::numeric_limits<float>::infinity();
+  if (!constrained) {
+    // Free reasoning: anything but the end of generation, which would leave no answer.
+    masked_.assign(logits_.begin(), logits_.end());
+    for (int32_t e : p_.grammar_vocab->eog()) {
+      if (static_cast<size_t>(e) < n) masked_[static_cast<size_t>(e)] = off;
+    }
+    return true;
+  }
+  matcher_->fill_mask(mask_);
+  if (allow_think_open && static_cast<size_t>(think_open_) < n) {
+    mask_[static_cast<size_t>(think_open_) >> 6] |= uint64_t{1} << (static_cast<uint32_t>(think_open_) & 63);
+  }
+  bool any = false;
+  for (size_t i = 0; i < n; ++i) {
+    const bool on = (mask_[i >> 6] >> (i & 63)) & 1u;
+    masked_[i] = on ? logits_[i] : off;
+    any = any || on;
+  }
+  return any;
 }
 
 void generator::emit_text(generation_output& out, const std::string& text) {

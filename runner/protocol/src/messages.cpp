@@ -202,6 +202,7 @@ json to_json(const completion_request& r) {
          {"add_generation_prompt", r.add_generation_prompt},
          {"tools", r.tools},
          {"think", optional_json(r.think)},
+         {"constraint", r.constraint},
          {"add_special", r.add_special},
          {"parse_special", r.parse_special},
          {"temperature", s.temperature},
@@ -253,6 +254,10 @@ result<completion_request> completion_request_from_json(const json& j) {
     bool b = false;
     r.boolean("think", b);
     c.think = b;
+  }
+  if (auto* k = r.raw("constraint"); k && !k->is_null()) {
+    if (!k->is_object()) r.fail("constraint", "must be an object with parts");
+    else c.constraint = *k;
   }
   r.boolean("add_special", c.add_special);
   r.boolean("parse_special", c.parse_special);

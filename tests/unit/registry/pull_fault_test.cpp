@@ -339,11 +339,13 @@ TEST_F(pull_test, concurrent_pulls_share_one_download) {
 
 TEST_F(pull_test, an_idle_worker_splits_the_slow_part) {
   fault_server srv;
-  auto model = publish(srv, 8 << 20);
+  // Pulls start with one stream and add one after a measuring interval
+  // (~0.8 s), so the slow half must outlast that.
+  auto model = publish(srv, 16 << 20);
   srv.throttle_bytes_per_s = 4 << 20;        // the second half of the blob comes slowly
-  srv.throttle_from_offset = 4 << 20;
+  srv.throttle_from_offset = 8 << 20;
   client_options o = fast_options();
-  o.max_parallel_parts = 2;                  // two parts: [0, 4 MiB) fast, [4 MiB, 8 MiB) slow
+  o.max_parallel_parts = 2;                  // two parts: [0, 8 MiB) fast, [8 MiB, 16 MiB) slow
   o.min_part_bytes = 1 << 20;
   registry_client client(*store_, o);
   auto m = client.pull(name_on(srv), nullptr);
@@ -353,10 +355,10 @@ TEST_F(pull_test, an_idle_worker_splits_the_slow_part) {
   for (const auto& r : srv.requests()) {
     unsigned long long a = 0, b = 0;
     if (r.path.find(model.weights_digest) != std::string::npos &&
-        std::sscanf(r.range.c_str(), "bytes=%llu-%llu", &a, &b) == 2 && a > (4u << 20) && b == (8u << 20) - 1)
+        std::sscanf(r.range.c_str(), "bytes=%llu-%llu", &a, &b) == 2 && a > (8u << 20) && b == (16u << 20) - 1)
       split = true;
   }
-  EXPECT_TRUE(split) << "the worker that finished first should have taken over the tail of the slow part";
+  EXPECT_TRUE(split) << "a second worker should have taken over the tail of the slow part";
 }
 
 TEST_F(pull_test, bandwidth_cap_is_honoured) {

@@ -25,6 +25,9 @@
 #include <vector>
 
 #include "r1/base/status.h"
+#include "r1/constrain/grammar.h"
+#include "r1/constrain/matcher.h"
+#include "r1/constrain/vocab_index.h"
 #include "r1/engine/context.h"
 #include "r1/engine/sampler.h"
 #include "r1/engine/stop_matcher.h"
@@ -43,6 +46,14 @@ struct generation_params {
   int32_t n_keep = 0;               // truncation keeps this many leading tokens
   bool split_reasoning = false;     // route <think>...</think> text to `thinking`
   bool reasoning_open = false;      // the prompt already ends inside <think>
+  // Constrained output (both or neither): every sampled token must fit the grammar, masked
+  // logits (-inf) are what is sampled and reported in logprobs, and end-of-generation tokens
+  // are allowed only once the output is complete. With split_reasoning the text inside
+  // <think>...</think> stays free (only end-of-generation is masked there) and the constraint
+  // starts after the close tag; a model that may open <think> itself may do so as its first
+  // token. Forced tokens (reasoning_close) bypass the constraint.
+  std::shared_ptr<const constrain::grammar> grammar;
+  std::shared_ptr<const constrain::vocab_index> grammar_vocab;
 };
 
 enum class stop_reason { none, eog, stop_string, length, context, cancelled, error };
@@ -97,6 +108,8 @@ class generator {
   void generate_one(generation_output& out);
   void finish(generation_output& out, stop_reason r);
   void emit_text(generation_output& out, const std::string& text);
+  // Fills masked_ from logits_ for this step; false when the grammar allows no token.
+  bool mask_logits(bool constrained, bool allow_think_open);
 
   context& ctx_;
   int seq_;
@@ -113,6 +126,10 @@ class generator {
   std::unique_ptr<stop_matcher> stops_;
   struct reasoning;
   std::unique_ptr<reasoning> reasoning_;
+  std::unique_ptr<constrain::matcher> matcher_;
+  std::vector<uint64_t> mask_;
+  std::vector<float> masked_;
+  int32_t think_open_ = -1;       // the single <think> token, when the vocabulary has one
   generation_stats stats_;
   std::chrono::steady_clock::time_point t_start_, t_prompt_done_;
 };

@@ -98,6 +98,9 @@ struct completion_request {
   bool add_generation_prompt = true;   // messages only
   json tools;                          // messages only; null or array
   std::optional<bool> think;           // messages only; nullopt = the template's default
+  // Structured output: a constraint spec ({"parts":[{"text":...} | {"schema":...,"strict":bool}]},
+  // docs/dev/constrain.md) the answer must match; null: free text. Unsupported schemas are 400.
+  json constraint;
   bool add_special = true;             // prompt text: add BOS as the model's tokenizer says
   bool parse_special = true;           // prompt text: special-token text becomes special tokens
 
