@@ -85,6 +85,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   auto* cp = app.add_subcommand("cp", "Copy a model");
   cp->add_option("source", model)->required();
   cp->add_option("destination", dst)->required();
+  auto* pubkey = app.add_subcommand("pubkey", "Print the public key to register at ollama.com (signed registry auth)");
   auto* stop = app.add_subcommand("stop", "Unload a running model");
   stop->add_option("model", model)->required();
   auto* create = app.add_subcommand("create", "Create a model from a Modelfile");
@@ -128,6 +129,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   }
   if (rm->parsed()) return report(cmd_rm(s, models), stderr);
   if (cp->parsed()) return report(cmd_cp(s, model, dst), stderr);
+  if (pubkey->parsed()) return report(cmd_pubkey(s), stderr);
   if (stop->parsed()) return report(cmd_stop(s, model), stderr);
   if (create->parsed()) return report(cmd_create(s, model, file, quantize), stderr);
   if (exp->parsed()) return report(cmd_export(s, models, path), stderr);

@@ -25,6 +25,8 @@ status cmd_ps(session& s);
 status cmd_show(session& s, const std::string& model, const std::string& part, bool verbose);
 status cmd_rm(session& s, const std::vector<std::string>& models);
 status cmd_cp(session& s, const std::string& src, const std::string& dst);
+// Prints the daemon's identity public key line ("ssh-ed25519 AAAA...").
+status cmd_pubkey(session& s);
 status cmd_stop(session& s, const std::string& model);
 status cmd_pull(session& s, const std::string& model, bool insecure);
 status cmd_push(session& s, const std::string& model, bool insecure);

@@ -108,6 +108,14 @@ status cmd_cp(session& s, const std::string& src, const std::string& dst) {
   return {};
 }
 
+status cmd_pubkey(session& s) {
+  R1_ASSIGN_OR_RETURN(json j, s.client->get("/api/pubkey"));
+  auto key = j.find("public_key");
+  if (key == j.end() || !key->is_string()) return corrupt("the server's /api/pubkey answer has no public_key");
+  std::fprintf(s.out, "%s\n", key->get<std::string>().c_str());
+  return {};
+}
+
 status cmd_stop(session& s, const std::string& model) {
   R1_ASSIGN_OR_RETURN(json ps, s.client->get("/api/ps"));
   bool loaded = false;

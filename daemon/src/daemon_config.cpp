@@ -76,6 +76,9 @@ result<daemon_settings> settings_from_config(const config& cfg, const std::strin
   s.port = ep->port;
   s.models_dir = cfg.get("models");
   if (s.models_dir.empty()) s.models_dir = default_models_dir(xdg_data_home, home);
+  if (!home.empty()) s.identity_key_paths.push_back(home + "/.ollama/id_ed25519");
+  if (const std::string data = default_models_dir(xdg_data_home, home); data.rfind('/') != std::string::npos)
+    s.identity_key_paths.push_back(data.substr(0, data.rfind('/')) + "/id_ed25519");
   auto ka = parse_duration_ms(cfg.get("keep_alive"));
   if (!ka.ok()) return bad("keep_alive", "'" + cfg.get("keep_alive") + "' is not a duration like 5m");
   s.keep_alive_ms = *ka < 0 ? -1 : *ka;

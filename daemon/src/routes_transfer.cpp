@@ -13,6 +13,7 @@
 #include "r1/base/raii.h"
 #include "r1/registry/bundle.h"
 #include "r1/registry/digest.h"
+#include "r1/registry/identity_key.h"
 
 namespace r1::daemon {
 
@@ -59,6 +60,7 @@ json progress_json(const registry::progress_event& e) {
 registry::client_options registry_options(const daemon_context& ctx, const registry::model_name& name, bool insecure) {
   registry::client_options o;
   o.insecure_registries = ctx.settings.insecure_registries;
+  o.identity_key_paths = ctx.settings.identity_key_paths;
   if (insecure) o.insecure_registries.push_back(name.host);
   return o;
 }
@@ -263,6 +265,13 @@ void add_transfer_routes(httplib::Server& srv, daemon_context& ctx) {
     res.status = ctx.store->blobs().has(digest) ? 200 : 404;
   };
   srv.Get(R"(/api/blobs/(.+))", head_blob);  // httplib answers HEAD through the GET handler
+  // The public half of the identity key for Ollama's signed registry auth (the
+  // line to register at ollama.com); the key is created on first need.
+  srv.Get("/api/pubkey", [&ctx](const httplib::Request&, httplib::Response& res) {
+    auto key = registry::identity_key::load_or_create(ctx.settings.identity_key_paths);
+    if (!key.ok()) return reply_error(res, key.error());
+    reply_json(res, json{{"public_key", key->public_key_line()}});
+  });
   // Bundles for machines without network. Paths are on the daemon's machine, absolute.
   post_json(srv, "/api/export", ctx, false, [&ctx](const httplib::Request&, httplib::Response& res, const json& b) {
     if (!b.contains("models") || !b["models"].is_array() || b["models"].empty() || !b.contains("path") ||

@@ -127,6 +127,7 @@ status server::start() {
   ctx.catalog = std::make_unique<model_catalog>(*ctx.store);
   registry::client_options ro;
   ro.insecure_registries = s.insecure_registries;
+  ro.identity_key_paths = s.identity_key_paths;
   ctx.registry = std::make_unique<registry::registry_client>(*ctx.store, ro);
   scheduler_options so;
   so.max_loaded = s.max_loaded_models;

@@ -22,6 +22,10 @@ struct daemon_settings {
   std::string host = "127.0.0.1";
   int port = 11434;
   std::string models_dir;
+  // Ollama's signed registry auth: ~/.ollama/id_ed25519 (used read-only when it
+  // exists), then r1's own key beside the default models directory (created on
+  // first need). See r1/registry/identity_key.h.
+  std::vector<std::string> identity_key_paths;
   int64_t keep_alive_ms = 5 * 60 * 1000;  // negative: forever
   int max_loaded_models = 3;
   int max_queue = 512;                    // pending requests per model, then 503
