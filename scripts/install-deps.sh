@@ -21,6 +21,7 @@ TEST_PKGS=(
   nodejs npm                      # the official ollama/openai clients and reference tokenizers
   curl zstd ca-certificates
   libvulkan-dev glslc mesa-vulkan-drivers   # Vulkan backend, run on lavapipe
+  dpkg-dev lintian systemd adduser          # the .deb and its service (scripts/package-test.sh)
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -11,6 +11,13 @@ namespace {
 
 // exec's r1d (next to r1) with the remaining arguments: `r1 serve` is the daemon in the foreground.
 int serve(const cli_env& env, const std::vector<std::string>& args, FILE* err) {
+  std::string listen = serve_listen_address(env, args);
+  if (!listen.empty()) {
+    if (status st = check_serve_address(env, listen); !st.ok()) {
+      std::fprintf(err, "Error: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
   std::string exe = env.exe_dir + "/r1d";
   if (::access(exe.c_str(), X_OK) != 0) {
     std::fprintf(err, "Error: %s not found; install r1d next to r1\n", exe.c_str());
@@ -97,6 +104,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   exp->add_option("-o,--output", path, "bundle file")->required();
   auto* imp = app.add_subcommand("import", "Import models from a bundle file");
   imp->add_option("path", path)->required();
+  auto* info = app.add_subcommand("info", "Show which daemon r1 talks to and where its models live");
 
   try {
     app.parse(argc, argv);
@@ -134,6 +142,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   if (create->parsed()) return report(cmd_create(s, model, file, quantize), stderr);
   if (exp->parsed()) return report(cmd_export(s, models, path), stderr);
   if (imp->parsed()) return report(cmd_import(s, path), stderr);
+  if (info->parsed()) return report(cmd_info(s), stderr);
   return 2;
 }
 

@@ -34,6 +34,18 @@ status cmd_create(session& s, const std::string& model, const std::string& model
 status cmd_export(session& s, const std::vector<std::string>& models, const std::string& path);
 status cmd_import(session& s, const std::string& path);
 
+// service_command.cpp: `r1 info` prints which daemon the CLI talks to, whether it runs, its
+// models directory, whether the system service is installed and where `r1 serve` keeps models.
+status cmd_info(session& s);
+// Before `r1 serve`: already_exists, with a message saying what runs there (the system service
+// or another r1d) and how to start a second daemon, when an r1 daemon answers at `listen`.
+status check_serve_address(const cli_env& env, const std::string& listen);
+// The address `r1 serve ARGS` would have r1d listen on (--host, then R1_HOST, then the
+// default), or "" when a config file may decide it or the arguments only ask for help.
+std::string serve_listen_address(const cli_env& env, const std::vector<std::string>& args);
+// Path of the installed r1d.service unit, or "" when there is none.
+std::string installed_service_unit();
+
 struct run_options {
   std::string model;
   std::string prompt;             // empty: interactive (or stdin)

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   env.host = get("R1_HOST");
   env.api_key = get("R1_API_KEY");
   env.home = get("HOME");
+  env.xdg_data_home = get("XDG_DATA_HOME");
+  env.models = get("R1_MODELS");
+  env.r1d_config = get("R1_CONFIG");
   env.no_history = !get("R1_NOHISTORY").empty();
   env.stdin_tty = isatty(0);
   env.stdout_tty = isatty(1);

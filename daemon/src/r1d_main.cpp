@@ -15,6 +15,7 @@
 #include "r1/base/log.h"
 #include "r1/daemon/daemon_config.h"
 #include "r1/daemon/server.h"
+#include "service_notify.h"
 
 extern char** environ;
 
@@ -109,10 +110,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cout << "r1d listening on " << settings->host << ":" << srv.port() << std::endl;
+  // The socket is bound and listening: a Type=notify unit may now count r1d as started.
+  r1::daemon::notify_ready("listening on " + settings->host + ":" + std::to_string(srv.port()) + ", models in " +
+                           settings->models_dir);
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&sigs, &sig);
     R1_LOG(info, "daemon") << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << "; stopping";
+    r1::daemon::notify_stopping("stopping: unloading models");
     srv.stop();
   });
   srv.wait();

@@ -1,4 +1,4 @@
-// Model management routes that need no transfer: /, /api/version, /api/tags,
+// Model management routes that need no transfer: /, /api/version, /api/info, /api/tags,
 // /api/show, /api/copy, /api/delete, /api/ps.
 #include "inference.h"
 #include "r1/api/modelfile.h"
@@ -67,6 +67,10 @@ void add_model_routes(httplib::Server& srv, daemon_context& ctx) {
   srv.Get("/", root);
   auto version = [&ctx](const httplib::Request&, httplib::Response& res) { reply_json(res, {{"version", ctx.version}}); };
   srv.Get("/api/version", version);
+  // Where this daemon keeps its models (`r1 info`); behind the API-key check, unlike /api/version.
+  srv.Get("/api/info", [&ctx](const httplib::Request&, httplib::Response& res) {
+    reply_json(res, {{"version", ctx.version}, {"models_dir", ctx.settings.models_dir}});
+  });
 
   srv.Get("/api/tags", [&ctx](const httplib::Request&, httplib::Response& res) {
     auto all = ctx.catalog->list_entries();

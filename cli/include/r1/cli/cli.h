@@ -2,7 +2,7 @@
 // the foreground by exec'ing the r1d binary installed next to r1).
 //
 //   r1 serve | pull | push | run | list (ls) | ps | show | rm | cp | stop |
-//      create -f Modelfile | export | import
+//      create -f Modelfile | export | import | info
 //
 // run_cli() parses arguments, talks to the daemon at R1_HOST (default
 // 127.0.0.1:11434, with R1_API_KEY as the bearer key), prints to the given
@@ -18,7 +18,10 @@ namespace r1::cli {
 struct cli_env {
   std::string host;         // R1_HOST
   std::string api_key;      // R1_API_KEY
-  std::string home;         // for the REPL history file
+  std::string home;         // for the REPL history file and `r1 info`
+  std::string xdg_data_home;  // XDG_DATA_HOME: `r1 info` names the models dir `r1 serve` uses
+  std::string models;       // R1_MODELS, as r1d would read it
+  std::string r1d_config;   // R1_CONFIG, as r1d would read it
   std::string exe_dir;      // where r1 lives (r1d is expected next to it)
   bool stdin_tty = false;
   bool stdout_tty = false;
