@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "quantize_command.h"
 #include "r1/base/log.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
     case runner_command::tokenize: return r1::runner::run_tokenize(opts->tokenize);
     case runner_command::render: return r1::runner::run_render(opts->render);
     case runner_command::bench: return r1::runner::run_bench(opts->bench);
+    case runner_command::quantize: return r1::runner::run_quantize(opts->quantize);
     case runner_command::list_devices: return r1::runner::run_list_devices();
     case runner_command::serve: break;
   }

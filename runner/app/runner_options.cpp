@@ -58,6 +58,13 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
   bench->add_option("--kernel-path", o.bench.kernel_path, "CPU kernel path: auto, avx512, avx2 or scalar");
   bench->add_flag("--bandwidth", o.bench.bandwidth, "also measure the memory read bandwidth (decode roofline)");
 
+  CLI::App* quant = app.add_subcommand("quantize", "write a quantized copy of a GGUF model (F32/F16/BF16 source)");
+  quant->add_option("input", o.quantize.input, "source GGUF file")->required();
+  quant->add_option("output", o.quantize.output, "GGUF file to write")->required();
+  quant->add_option("type", o.quantize.type, "q4_K_M, q4_K_S, q5_K_M, q6_K, q8_0, q4_0, f16, ...")->required();
+  quant->add_option("--threads,-t", o.quantize.threads, "compute threads (0: physical cores)");
+  quant->add_flag("--json", o.quantize.json, "progress as JSON lines on stdout");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -73,6 +80,8 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
     o.command = runner_command::render;
   } else if (bench->parsed()) {
     o.command = runner_command::bench;
+  } else if (quant->parsed()) {
+    o.command = runner_command::quantize;
   } else if (list_devices) {
     o.command = runner_command::list_devices;
   } else {

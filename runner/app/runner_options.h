@@ -5,6 +5,7 @@
 //   r1-runner tokenize --model FILE [--no-special] TEXT
 //   r1-runner render --model FILE --messages JSON [--no-generation-prompt]
 //   r1-runner bench --model FILE [-p 512] [-n 128] [--threads N] [--repetitions 3]
+//   r1-runner quantize IN.gguf OUT.gguf TYPE [--threads N] [--json]
 //   r1-runner --list-devices
 #pragma once
 
@@ -53,7 +54,14 @@ struct bench_options {
   bool bandwidth = false;  // also measure the machine's read bandwidth (the decode roofline)
 };
 
-enum class runner_command { serve, tokenize, render, bench, list_devices, help };
+struct quantize_options {
+  std::string input, output;
+  std::string type;  // "q4_K_M", "q8_0", "f16", ...
+  int threads = 0;   // 0: physical cores
+  bool json = false; // progress as JSON lines on stdout
+};
+
+enum class runner_command { serve, tokenize, render, bench, quantize, list_devices, help };
 
 struct runner_options {
   runner_command command = runner_command::serve;
@@ -61,6 +69,7 @@ struct runner_options {
   tokenize_options tokenize;
   render_options render;
   bench_options bench;
+  quantize_options quantize;
   std::string help_text;  // command == help
 };
 
