@@ -18,6 +18,7 @@ TEST_PKGS=(
   clang libclang-rt-14-dev        # libFuzzer and sanitizers
   docker-registry                 # a real OCI registry for the registry/daemon tests
   python3 python3-jinja2          # Jinja2 as the chat-template reference
+  python3-prometheus-client       # a real Prometheus text-format parser for /metrics tests
   nodejs npm                      # the official ollama/openai clients and reference tokenizers
   curl zstd ca-certificates
   libvulkan-dev glslc mesa-vulkan-drivers   # Vulkan backend, run on lavapipe

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include "r1/api/json_util.h"
+#include "unix_bridge.h"
 
 namespace r1::api {
 
@@ -21,7 +22,16 @@ std::string error_text(const json& j) {
 }
 
 status connect_error(const endpoint& ep, httplib::Error err) {
-  std::string where = ep.host + ":" + std::to_string(ep.port);
+  std::string where = ep.scheme == "http" ? ep.host + ":" + std::to_string(ep.port) : ep.to_string();
+  if (ep.scheme == "unix") {
+    auto probe = connect_unix(ep.socket_path);
+    if (!probe.ok())
+      return unavailable("could not connect to the r1 daemon at " + where + ": " + probe.error().message() +
+                         " (is r1d running with unix_socket set, and may this user open the socket?)");
+  }
+  if (err == httplib::Error::SSLServerVerification)
+    return unavailable("the TLS certificate of the r1 daemon at " + where +
+                       " could not be verified: set R1_CA_FILE to the CA that signed it");
   if (err == httplib::Error::Connection)
     return unavailable("could not connect to the r1 daemon at " + where +
                        ": the daemon is not running, start it with `r1 serve`");
@@ -47,12 +57,27 @@ status status_from_http(int http_status, std::string_view body) {
   }
 }
 
+std::string endpoint::to_string() const {
+  if (scheme == "unix") return "unix://" + socket_path;
+  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return scheme + "://" + h + ":" + std::to_string(port);
+}
+
 result<endpoint> parse_endpoint(std::string_view text, bool for_connect) {
   endpoint ep;
   std::string s(text);
   if (auto p = s.find("://"); p != std::string::npos) {
     std::string scheme = s.substr(0, p);
-    if (scheme != "http") return invalid_argument("host '" + std::string(text) + "': only http:// is supported");
+    if (scheme == "unix") {
+      ep.scheme = "unix";
+      ep.socket_path = s.substr(p + 3);
+      if (ep.socket_path.empty() || ep.socket_path[0] != '/')
+        return invalid_argument("host '" + std::string(text) + "': a unix socket needs an absolute path (unix:///run/r1/r1.sock)");
+      return ep;
+    }
+    if (scheme != "http" && scheme != "https")
+      return invalid_argument("host '" + std::string(text) + "': the scheme must be http, https or unix");
+    ep.scheme = scheme;
     s = s.substr(p + 3);
   }
   while (!s.empty() && s.back() == '/') s.pop_back();
@@ -81,14 +106,30 @@ result<endpoint> parse_endpoint(std::string_view text, bool for_connect) {
 }
 
 struct client::impl {
-  explicit impl(const client_options& o) : http(o.server.host, o.server.port) {
-    http.set_connection_timeout(o.connect_timeout_s, 0);
-    http.set_read_timeout(o.read_timeout_s, 0);
-    http.set_write_timeout(o.read_timeout_s, 0);
-    http.set_keep_alive(true);
-    if (!o.api_key.empty()) http.set_bearer_token_auth(o.api_key);
+  explicit impl(const client_options& o) {
+    const endpoint& ep = o.server;
+    if (ep.scheme == "unix") {
+      auto b = unix_bridge::start(ep.socket_path);
+      if (b.ok()) bridge = std::move(*b);
+      // Without a bridge the client points at a port nothing listens on; calls report the socket's state.
+      http = std::make_unique<httplib::Client>("127.0.0.1", bridge ? bridge->port() : 0);
+      if (bridge) http->set_socket_options([br = bridge.get()](socket_t sock) { br->reserve(sock); });
+    } else if (ep.scheme == "https") {
+      std::string h = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
+      http = std::make_unique<httplib::Client>("https://" + h + ":" + std::to_string(ep.port));
+      if (!o.ca_file.empty()) http->set_ca_cert_path(o.ca_file.c_str());
+      http->enable_server_certificate_verification(true);
+    } else {
+      http = std::make_unique<httplib::Client>(ep.host, ep.port);
+    }
+    http->set_connection_timeout(o.connect_timeout_s, 0);
+    http->set_read_timeout(o.read_timeout_s, 0);
+    http->set_write_timeout(o.read_timeout_s, 0);
+    http->set_keep_alive(true);
+    if (!o.api_key.empty()) http->set_bearer_token_auth(o.api_key);
   }
-  httplib::Client http;
+  std::unique_ptr<unix_bridge> bridge;  // scheme unix; outlives `http` (declared first)
+  std::unique_ptr<httplib::Client> http;
 };
 
 client::client(client_options opts) : impl_(std::make_unique<impl>(opts)), opts_(std::move(opts)) {}
@@ -101,25 +142,25 @@ static result<json> json_reply(const httplib::Result& res, const endpoint& ep) {
   return parse_json(res->body, "daemon reply");
 }
 
-result<json> client::get(const std::string& path) { return json_reply(impl_->http.Get(path), opts_.server); }
+result<json> client::get(const std::string& path) { return json_reply(impl_->http->Get(path), opts_.server); }
 
 result<std::string> client::get_text(const std::string& path) {
-  auto res = impl_->http.Get(path);
+  auto res = impl_->http->Get(path);
   if (!res) return connect_error(opts_.server, res.error());
   if (res->status < 200 || res->status >= 300) return status_from_http(res->status, res->body);
   return res->body;
 }
 
 result<json> client::post(const std::string& path, const json& body) {
-  return json_reply(impl_->http.Post(path, dump(body), "application/json"), opts_.server);
+  return json_reply(impl_->http->Post(path, dump(body), "application/json"), opts_.server);
 }
 
 result<json> client::del(const std::string& path, const json& body) {
-  return json_reply(impl_->http.Delete(path, dump(body), "application/json"), opts_.server);
+  return json_reply(impl_->http->Delete(path, dump(body), "application/json"), opts_.server);
 }
 
 result<int> client::head(const std::string& path) {
-  auto res = impl_->http.Head(path);
+  auto res = impl_->http->Head(path);
   if (!res) return connect_error(opts_.server, res.error());
   return res->status;
 }
@@ -130,7 +171,7 @@ result<int> client::post_file(const std::string& path, const std::string& file) 
   in->seekg(0, std::ios::end);
   auto size = static_cast<size_t>(in->tellg());
   in->seekg(0);
-  auto res = impl_->http.Post(
+  auto res = impl_->http->Post(
       path, size,
       [in](size_t, size_t length, httplib::DataSink& sink) {
         std::vector<char> buf(std::min<size_t>(length, 1 << 20));
@@ -194,7 +235,7 @@ status post_lines(httplib::Client& http, const endpoint& ep, const std::string& 
 
 status client::stream(const std::string& path, const json& body, const std::function<bool(const json&)>& on_object) {
   status inner;
-  auto st = post_lines(impl_->http, opts_.server, path, body, [&](std::string_view line) {
+  auto st = post_lines(*impl_->http, opts_.server, path, body, [&](std::string_view line) {
     auto j = parse_json(line, "stream line");
     if (!j.ok()) {
       inner = j.error();
@@ -212,7 +253,7 @@ status client::stream(const std::string& path, const json& body, const std::func
 
 status client::stream_sse(const std::string& path, const json& body,
                           const std::function<bool(std::string_view)>& on_data) {
-  return post_lines(impl_->http, opts_.server, path, body, [&](std::string_view line) {
+  return post_lines(*impl_->http, opts_.server, path, body, [&](std::string_view line) {
     if (line.rfind("data:", 0) != 0) return true;  // comments, event names, blank lines
     line.remove_prefix(5);
     if (!line.empty() && line.front() == ' ') line.remove_prefix(1);

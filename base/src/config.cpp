@@ -169,6 +169,7 @@ result<int64_t> parse_duration_ms(std::string_view text) {
     else if (unit == "ms") mult = 1;
     else if (unit == "m") mult = 60e3;
     else if (unit == "h") mult = 3600e3;
+    else if (unit == "d") mult = 86400e3;
     else if (unit == "us" || unit == "µs") mult = 1e-3;
     else if (unit == "ns") mult = 1e-6;
     else return invalid_argument("bad duration unit '" + std::string(unit) + "' in '" + std::string(text) + "'");

@@ -95,13 +95,13 @@ status fsync_dir(const std::string& dir) {
   return {};
 }
 
-status write_file_atomic(const std::string& path, std::string_view data) {
+status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
   static std::atomic<uint64_t> counter{0};
   std::filesystem::path target(path);
   std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
   std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
   {
-    R1_ASSIGN_OR_RETURN(unique_fd fd, open_fd(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644));
+    R1_ASSIGN_OR_RETURN(unique_fd fd, open_fd(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     status s = write_all(fd.get(), data.data(), data.size(), tmp);
     if (s.ok() && ::fsync(fd.get()) != 0) s = errno_status("fsync " + tmp, errno);
     if (!s.ok()) {

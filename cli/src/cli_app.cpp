@@ -79,6 +79,21 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   list->alias("ls");
   list->add_option("filter", filter);
   auto* ps = app.add_subcommand("ps", "List loaded models");
+  bool ps_verbose = false;
+  ps->add_flag("--verbose", ps_verbose, "more columns: pid, port, device, memory, requests");
+  key_create_options kco;
+  std::string key_id;
+  auto* keys = app.add_subcommand("keys", "Manage API keys (needs an admin key or the Unix socket)");
+  keys->require_subcommand(1);
+  auto* keys_create = keys->add_subcommand("create", "Create a key and print it (shown once)");
+  keys_create->add_option("--scope", kco.scope, "inference or admin")->check(CLI::IsMember({"inference", "admin"}));
+  keys_create->add_option("--expires", kco.expires, "lifetime, e.g. 30d or 12h (default: never)");
+  keys_create->add_option("--name", kco.name, "a label for listings");
+  keys_create->add_option("--rate-limit", kco.rate_limit, "requests per minute (default: the scope's limit)");
+  auto* keys_list = keys->add_subcommand("list", "List keys (never their secrets)");
+  keys_list->alias("ls");
+  auto* keys_revoke = keys->add_subcommand("revoke", "Revoke a key by id");
+  keys_revoke->add_option("id", key_id)->required();
   auto* show = app.add_subcommand("show", "Show information about a model");
   show->add_option("model", model)->required();
   show->add_flag("--license", show_license);
@@ -118,6 +133,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   if (!ep.ok()) return report(ep.error(), stderr);
   co.server = *ep;
   co.api_key = env.api_key;
+  co.ca_file = env.ca_file;
   api::client client(co);
   session s{env, &client, stdout, stderr};
 
@@ -129,7 +145,10 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   if (pull->parsed()) return report(cmd_pull(s, model, insecure), stderr);
   if (push->parsed()) return report(cmd_push(s, model, insecure), stderr);
   if (list->parsed()) return report(cmd_list(s, filter), stderr);
-  if (ps->parsed()) return report(cmd_ps(s), stderr);
+  if (ps->parsed()) return report(cmd_ps(s, ps_verbose), stderr);
+  if (keys_create->parsed()) return report(cmd_keys_create(s, kco), stderr);
+  if (keys_list->parsed()) return report(cmd_keys_list(s), stderr);
+  if (keys_revoke->parsed()) return report(cmd_keys_revoke(s, key_id), stderr);
   if (show->parsed()) {
     part = show_license ? "license" : show_modelfile ? "modelfile" : show_parameters ? "parameters"
          : show_template ? "template" : show_system ? "system" : "";

@@ -21,7 +21,8 @@ struct session {
 };
 
 status cmd_list(session& s, const std::string& filter);
-status cmd_ps(session& s);
+// --verbose adds the runner's pid, port, device, memory split, requests in flight and queued.
+status cmd_ps(session& s, bool verbose = false);
 status cmd_show(session& s, const std::string& model, const std::string& part, bool verbose);
 status cmd_rm(session& s, const std::vector<std::string>& models);
 status cmd_cp(session& s, const std::string& src, const std::string& dst);
@@ -45,6 +46,17 @@ status check_serve_address(const cli_env& env, const std::string& listen);
 std::string serve_listen_address(const cli_env& env, const std::vector<std::string>& args);
 // Path of the installed r1d.service unit, or "" when there is none.
 std::string installed_service_unit();
+
+// keys_command.cpp: `r1 keys create|list|revoke` through the daemon's /api/keys (admin scope).
+struct key_create_options {
+  std::string scope = "inference";
+  std::string expires;  // duration such as "30d"; "" never
+  std::string name;
+  int rate_limit = 0;   // requests per minute; 0 the scope's default
+};
+status cmd_keys_create(session& s, const key_create_options& o);
+status cmd_keys_list(session& s);
+status cmd_keys_revoke(session& s, const std::string& id);
 
 struct run_options {
   std::string model;

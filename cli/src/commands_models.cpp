@@ -32,9 +32,13 @@ status cmd_list(session& s, const std::string& filter) {
   return {};
 }
 
-status cmd_ps(session& s) {
+status cmd_ps(session& s, bool verbose) {
   R1_ASSIGN_OR_RETURN(json ps, s.client->get("/api/ps"));
   std::vector<std::vector<std::string>> rows{{"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"}};
+  if (verbose) {
+    for (const char* h : {"PID", "PORT", "DEVICE", "WEIGHTS", "KV CACHE", "PARALLEL", "ACTIVE", "QUEUED", "LOADED IN"})
+      rows[0].push_back(h);
+  }
   int64_t now = std::time(nullptr);
   for (const auto& m : ps.value("models", json::array())) {
     uint64_t size = m.value("size", uint64_t{0}), vram = m.value("size_vram", uint64_t{0});
@@ -48,6 +52,18 @@ status cmd_ps(session& s) {
     std::string until = m.value("loading", false) ? "Loading..." : human_until(parse_rfc3339(m.value("expires_at", "")) - now);
     rows.push_back({m.value("name", ""), m.value("digest", "").substr(0, 12), human_bytes(size), proc,
                     std::to_string(m.value("context_length", 0)), until});
+    if (verbose) {
+      std::string backend = m.value("backend", "");
+      auto port = m.value("port", 0);
+      double load_ms = m.value("load_ms", 0.0);
+      for (std::string v : {std::to_string(m.value("pid", 0)), port ? std::to_string(port) : std::string("-"),
+                            backend.empty() ? std::string("-") : backend,
+                            human_bytes(m.value("weights_bytes", uint64_t{0})), human_bytes(m.value("kv_bytes", uint64_t{0})),
+                            std::to_string(m.value("parallel", 1)), std::to_string(m.value("active_requests", 0)),
+                            std::to_string(m.value("queued_requests", 0)),
+                            load_ms > 0 ? human_duration(load_ms / 1000.0) : std::string("-")})
+        rows.back().push_back(v);
+    }
   }
   std::fputs(table(rows).c_str(), s.out);
   return {};

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   };
   env.host = get("R1_HOST");
   env.api_key = get("R1_API_KEY");
+  env.ca_file = get("R1_CA_FILE");
   env.home = get("HOME");
   env.xdg_data_home = get("XDG_DATA_HOME");
   env.models = get("R1_MODELS");

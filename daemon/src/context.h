@@ -7,6 +7,8 @@
 
 #include <httplib.h>
 
+#include "api_keys.h"
+#include "metrics.h"
 #include "r1/api/json_util.h"
 #include "r1/daemon/daemon_config.h"
 #include "r1/daemon/model_catalog.h"
@@ -26,6 +28,8 @@ struct daemon_context {
   std::unique_ptr<registry::registry_client> registry;
   std::unique_ptr<runner_launcher> launcher;
   std::unique_ptr<scheduler> sched;
+  std::unique_ptr<daemon_metrics> metrics;  // thread-safe; created with the context
+  std::unique_ptr<api_key_store> keys;      // thread-safe; opened by server::start
   std::string version = "0.1.0";
 };
 
@@ -54,5 +58,6 @@ void add_inference_routes(httplib::Server& srv, daemon_context& ctx);  // genera
 void add_openai_routes(httplib::Server& srv, daemon_context& ctx);
 void add_model_routes(httplib::Server& srv, daemon_context& ctx);      // tags, show, copy, delete, ps, version
 void add_transfer_routes(httplib::Server& srv, daemon_context& ctx);   // pull, push, create, blobs
+void add_service_routes(httplib::Server& srv, daemon_context& ctx);    // /metrics, /api/keys
 
 }  // namespace r1::daemon

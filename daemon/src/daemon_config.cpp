@@ -33,6 +33,15 @@ std::vector<option_spec> daemon_option_specs() {
       {"log_level", "R1_LOG_LEVEL", "info", "debug, info, warn or error"},
       {"noprune", "R1_NOPRUNE", "false", "do not prune unreferenced blobs at start"},
       {"http_threads", "R1_HTTP_THREADS", "64", "HTTP worker threads (bounds concurrent connections)"},
+      {"log_format", "R1_LOG_FORMAT", "text", "log lines as text or json (one object per line, with request_id)"},
+      {"require_keys", "R1_REQUIRE_KEYS", "false", "refuse requests without an API key even before any key exists"},
+      {"keys_file", "R1_KEYS_FILE", "", "API key store (default keys.json next to the models directory)"},
+      {"tls.cert", "R1_TLS_CERT", "", "PEM certificate chain: serve HTTPS on the TCP listener (with tls.key)"},
+      {"tls.key", "R1_TLS_KEY", "", "PEM private key of tls.cert"},
+      {"unix_socket", "R1_UNIX_SOCKET", "", "also listen on this Unix socket (mode 0660; trusted as local admin)"},
+      {"registries.allow", "R1_REGISTRIES_ALLOW", "", "registry hosts pulls and pushes may use, e.g. [\"registry.ollama.ai\", \"mirror:5000\"] (empty: any)"},
+      {"rate_limit.inference", "R1_RATE_LIMIT_INFERENCE", "0", "requests per minute per inference key (0: unlimited)"},
+      {"rate_limit.admin", "R1_RATE_LIMIT_ADMIN", "0", "requests per minute per admin key (0: unlimited)"},
   };
 }
 
@@ -65,6 +74,45 @@ result<int> int_in(const config& cfg, const std::string& name, int lo, int hi) {
   return static_cast<int>(*v);
 }
 
+// `a, b` or `["a", "b"]` (the config file's list form).
+result<std::vector<std::string>> parse_list(const std::string& name, const std::string& text) {
+  std::string t(trim(text));
+  if (t.empty() || t.front() != '[') return split_list(t);
+  if (t.back() != ']') return bad(name, "list is missing its closing ]");
+  std::vector<std::string> out;
+  for (const auto& item : split_list(t.substr(1, t.size() - 2))) {
+    std::string v = item;
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    if (v.empty() || v.find_first_of("\" []") != std::string::npos) return bad(name, "bad list item " + item);
+    out.push_back(v);
+  }
+  return out;
+}
+
+// Options of r1d as a service: logs, keys, TLS, the Unix socket, registries, rate limits.
+status service_settings(const config& cfg, daemon_settings* s) {
+  s->log_format = cfg.get("log_format");
+  if (s->log_format != "text" && s->log_format != "json") return bad("log_format", "must be text or json");
+  auto rk = cfg.get_bool("require_keys");
+  if (!rk.ok()) return bad("require_keys", "must be true or false");
+  s->require_keys = *rk;
+  s->keys_file = cfg.get("keys_file");
+  if (s->keys_file.empty()) {
+    std::string dir = s->models_dir;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    auto slash = dir.rfind('/');
+    s->keys_file = (slash == std::string::npos ? std::string(".") : dir.substr(0, slash == 0 ? 1 : slash)) + "/keys.json";
+  }
+  s->tls_cert = cfg.get("tls.cert");
+  s->tls_key = cfg.get("tls.key");
+  if (s->tls_cert.empty() != s->tls_key.empty()) return bad("tls.cert", "tls.cert and tls.key go together");
+  s->unix_socket = cfg.get("unix_socket");
+  R1_ASSIGN_OR_RETURN(s->registries_allow, parse_list("registries.allow", cfg.get("registries.allow")));
+  R1_ASSIGN_OR_RETURN(s->rate_limit_inference, int_in(cfg, "rate_limit.inference", 0, 1000000));
+  R1_ASSIGN_OR_RETURN(s->rate_limit_admin, int_in(cfg, "rate_limit.admin", 0, 1000000));
+  return {};
+}
+
 }  // namespace
 
 result<daemon_settings> settings_from_config(const config& cfg, const std::string& exe_dir, const std::string& home,
@@ -72,6 +120,8 @@ result<daemon_settings> settings_from_config(const config& cfg, const std::strin
   daemon_settings s;
   auto ep = api::parse_endpoint(cfg.get("host"), /*for_connect=*/false);
   if (!ep.ok()) return bad("host", ep.error().message());
+  if (ep->scheme != "http")
+    return bad("host", "must be an address and port; use tls.cert/tls.key for HTTPS and unix_socket for a Unix socket");
   s.host = ep->host;
   s.port = ep->port;
   s.models_dir = cfg.get("models");
@@ -117,6 +167,7 @@ result<daemon_settings> settings_from_config(const config& cfg, const std::strin
   if (!np.ok()) return bad("noprune", "must be true or false");
   s.noprune = *np;
   R1_ASSIGN_OR_RETURN(s.http_threads, int_in(cfg, "http_threads", 4, 4096));
+  R1_RETURN_IF_ERROR(service_settings(cfg, &s));
   return s;
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "request_context.h"
 #include "r1/base/log.h"
 #include "r1/base/raii.h"
 #include "r1/daemon/runner_launcher.h"
@@ -107,6 +108,7 @@ class child_process final : public runner_process {
     });
     err_thread_ = std::thread([this, fd = std::move(err)] {
       read_lines(fd.get(), [&](const std::string& line) {
+        set_thread_request_id(request_id_in_log_line(line));  // the daemon's line carries the runner's request id
         R1_LOG(info, "runner") << name_ << " pid " << pid_ << ": " << line;
       });
     });

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   r1::log_level lvl = r1::log_level::info;
   r1::parse_log_level(settings->log_level, &lvl);
   r1::set_log_level(lvl);
+  r1::set_log_format(settings->log_format == "json" ? r1::log_format::json : r1::log_format::text);
   R1_LOG(info, "daemon") << "configuration:\n" << r1::daemon::describe_config(cfg);
 
   r1::daemon::server srv(*settings);

@@ -131,7 +131,12 @@ void add_model_routes(httplib::Server& srv, daemon_context& ctx) {
                         {"pid", l.pid},
                         {"loading", l.loading},
                         {"active_requests", l.active},
-                        {"queued_requests", l.queued}});
+                        {"queued_requests", l.queued},
+                        {"port", l.port},
+                        {"backend", l.backend},
+                        {"weights_bytes", l.weights_bytes},
+                        {"kv_bytes", l.kv_bytes},
+                        {"load_ms", l.load_ms}});
     }
     reply_json(res, json{{"models", models}});
   });

@@ -1,12 +1,16 @@
 // Routes that move model data: /api/pull, /api/push, /api/create and
 // HEAD/POST /api/blobs/:digest. Progress streams as NDJSON lines.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <map>
 #include <mutex>
 
 #include "inference.h"
+#include "quantize_child.h"
 #include "r1/api/modelfile.h"
 #include "r1/api/options.h"
 #include "r1/base/log.h"
@@ -65,17 +69,65 @@ registry::client_options registry_options(const daemon_context& ctx, const regis
   return o;
 }
 
+// registries.allow applies to the registry host named in the model reference;
+// redirects the registry answers with (blob CDNs) are followed as before.
+status check_registry_allowed(const daemon_context& ctx, const registry::model_name& name) {
+  const auto& allow = ctx.settings.registries_allow;
+  if (allow.empty()) return {};
+  auto lower = [](std::string v) {
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  std::string host = lower(name.host);
+  for (const auto& a : allow)
+    if (lower(a) == host) return {};
+  return permission_denied("registry " + name.host + " is not in this server's registries.allow list");
+}
+
+// Counts downloaded bytes from pull progress: each blob's `completed` as it
+// grows. A blob already in the store before this pull began (its file is older
+// than the pull) starts at its size, so it adds nothing.
+class pull_byte_counter {
+ public:
+  explicit pull_byte_counter(daemon_context& ctx) : ctx_(ctx), start_(::time(nullptr)) {}
+  void on(const registry::progress_event& e) {
+    if (e.digest.empty()) return;
+    auto it = seen_.find(e.digest);
+    if (it == seen_.end()) it = seen_.emplace(e.digest, existed_before(e.digest) ? e.completed : 0).first;
+    if (e.completed > it->second) {
+      ctx_.metrics->pull_bytes.inc({}, static_cast<double>(e.completed - it->second));
+      it->second = e.completed;
+    }
+  }
+
+ private:
+  bool existed_before(const std::string& digest) const {
+    auto path = ctx_.store->blobs().path_for(digest);
+    struct stat st {};
+    return path.ok() && ::stat(path->c_str(), &st) == 0 && st.st_mtime < start_;
+  }
+  daemon_context& ctx_;
+  time_t start_;
+  std::map<std::string, uint64_t> seen_;
+};
+
 void handle_transfer(daemon_context& ctx, const json& body, bool push, httplib::Response& res) {
   auto q = api::parse_model_request(body, push ? "push" : "pull");
   if (!q.ok()) return reply_error(res, q.error());
   auto name = registry::model_name::parse(q->model);
   if (!name.ok()) return reply_error(res, name.error());
+  if (status st = check_registry_allowed(ctx, *name); !st.ok()) {
+    R1_LOG(warn, "registry") << (push ? "push to " : "pull from ") << name->host << " refused: not in registries.allow";
+    return reply_error(res, st);
+  }
   if (push && !ctx.store->has_model(*name)) return reply_error(res, not_found("model '" + q->model + "' not found"));
   auto n = *name;
   bool insecure = q->insecure;
   progress_reply(q->stream, res, [&ctx, n, push, insecure](const emit_fn& emit) -> status {
     std::atomic<bool> cancel{false};
+    pull_byte_counter bytes(ctx);
     auto progress = [&](const registry::progress_event& e) {
+      if (!push) bytes.on(e);
       if (!emit(progress_json(e))) cancel = true;
     };
     std::unique_ptr<registry::registry_client> own;
@@ -88,7 +140,11 @@ void handle_transfer(daemon_context& ctx, const json& body, bool push, httplib::
       R1_RETURN_IF_ERROR(rc->push(n, progress, &cancel));
     } else {
       auto m = rc->pull(n, progress, &cancel);
-      if (!m.ok()) return m.error();
+      ctx.metrics->pulls.inc({m.ok() ? "success" : "failure"});
+      if (!m.ok()) {
+        ctx.metrics->pull_failures.inc({});
+        return m.error();
+      }
     }
     emit(json{{"status", "success"}});
     return {};
@@ -153,13 +209,7 @@ status plan_from_model(daemon_context& ctx, const api::create_request& q, create
 status run_create(daemon_context& ctx, const api::create_request& q, const registry::model_name& name, const emit_fn& emit) {
   create_plan p;
   R1_RETURN_IF_ERROR(q.files.empty() ? plan_from_model(ctx, q, &p, emit) : plan_from_files(ctx, q, &p, emit));
-  if (!q.quantize.empty()) {
-    std::string want = q.quantize, have = p.gguf ? p.gguf->file_type : "";
-    for (auto& c : want) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
-    if (want != have)
-      return invalid_argument("quantizing " + (have.empty() ? std::string("this model") : have) + " to " + want +
-                              " is not supported by this build");
-  }
+  if (!q.quantize.empty()) R1_RETURN_IF_ERROR(quantize_for_create(ctx, q.quantize, &p.model_layers, &p.gguf, emit));
   if (q.template_text) p.template_text = q.template_text;
   if (q.system) p.system = q.system;
   if (!q.license.empty()) p.license = q.license;

@@ -2,6 +2,10 @@
 
 #include <httplib.h>
 
+#include <chrono>
+
+#include "r1/base/log.h"
+
 #include "r1/api/json_util.h"
 
 namespace r1::daemon {
@@ -76,13 +80,35 @@ result<rp::embedding_response> runner_client::embed(const rp::embedding_request&
 
 status runner_client::complete(const rp::completion_request& req,
                                const std::function<bool(const rp::completion_chunk&)>& on_chunk) const {
+  if (!observer_) return complete_inner(req, on_chunk);
+  completion_stats stats;
+  auto start = std::chrono::steady_clock::now();
+  status st = complete_inner(req, [&](const rp::completion_chunk& c) {
+    if (stats.first_token_s < 0 && (!c.tokens.empty() || !c.content.empty() || !c.thinking.empty()))
+      stats.first_token_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (c.done) {
+      stats.finished = true;
+      stats.timings = c.timings;
+    }
+    return on_chunk(c);
+  });
+  observer_(stats);
+  return st;
+}
+
+status runner_client::complete_inner(const rp::completion_request& req,
+                                     const std::function<bool(const rp::completion_chunk&)>& on_chunk) const {
   httplib::Client http(host_, port_);
   http.set_connection_timeout(5, 0);
   http.set_read_timeout(3600, 0);
   httplib::Request hreq;
   hreq.method = "POST";
   hreq.path = "/completion";
-  hreq.body = api::dump(rp::to_json(req));
+  rp::json body = rp::to_json(req);
+  const std::string& rid = thread_request_id();
+  if (req.request_id.empty() && !rid.empty()) body["request_id"] = rid;
+  if (!rid.empty()) hreq.set_header("X-Request-Id", rid);
+  hreq.body = api::dump(body);
   hreq.set_header("Content-Type", "application/json");
   int http_status = 0;
   bool saw_done = false, stopped = false;

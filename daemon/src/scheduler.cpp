@@ -196,7 +196,10 @@ result<std::unique_ptr<lease>> scheduler::acquire(const load_spec& spec, int64_t
     models_[spec.key] = fresh;
     lk.unlock();
     stop_all(std::move(victims));
+    auto load_start = clock_type::now();
     status st = load(fresh);
+    if (opts_.on_load)
+      opts_.on_load(spec.key, std::chrono::duration<double>(clock_type::now() - load_start).count(), st.ok());
     lk.lock();
     --fresh->waiting;
     if (!st.ok()) {
@@ -229,6 +232,8 @@ status scheduler::load(const entry_ptr& e) {
                             << ", about " << (e->spec.estimated_bytes >> 20) << " MiB)";
   R1_ASSIGN_OR_RETURN(auto proc, launcher_.start(rs, [this, id] { on_runner_exit(id); }, opts_.load_timeout));
   auto client = std::make_unique<runner_client>("127.0.0.1", proc->port());
+  if (opts_.on_completion)
+    client->set_observer([cb = opts_.on_completion, key = e->spec.key](const completion_stats& st) { cb(key, st); });
   {
     std::lock_guard<std::mutex> lk(mu_);
     e->proc = std::move(proc);
@@ -346,6 +351,11 @@ std::vector<loaded_model> scheduler::list() const {
     m.loading = e->st == runner_entry::state::loading;
     m.active = e->active;
     m.queued = e->waiting;
+    m.port = e->client ? e->client->port() : 0;
+    m.backend = e->info.backend;
+    m.weights_bytes = e->info.weights_bytes;
+    m.kv_bytes = e->info.kv_bytes;
+    m.load_ms = e->info.load_ms;
     out.push_back(m);
   }
   std::sort(out.begin(), out.end(), [](const loaded_model& a, const loaded_model& b) {

@@ -71,14 +71,14 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return p == pattern.size();
 }
 
-bool key_matches(const std::vector<std::string>& hashes, const std::string& candidate_hash) {
+}  // namespace
+
+bool key_hash_listed(const std::vector<std::string>& hashes, const std::string& candidate_hash) {
   bool found = false;
   for (const auto& h : hashes)
     if (h.size() == candidate_hash.size() && CRYPTO_memcmp(h.data(), candidate_hash.data(), h.size()) == 0) found = true;
   return found;
 }
-
-}  // namespace
 
 bool is_loopback_address(std::string_view host) {
   std::string h = lower(host_part(host));
@@ -132,14 +132,15 @@ access access_of(const daemon_settings& s, std::string_view authorization, std::
   else if (!x_api_key.empty()) key = std::string(x_api_key);
   if (key.empty()) return access::none;
   std::string h = hash_key(key);
-  if (key_matches(s.admin_key_hashes, h)) return access::admin;
-  if (key_matches(s.api_key_hashes, h)) return access::inference;
+  if (key_hash_listed(s.admin_key_hashes, h)) return access::admin;
+  if (key_hash_listed(s.api_key_hashes, h)) return access::inference;
   return access::none;
 }
 
 bool needs_admin(std::string_view method, std::string_view path) {
   if (path == "/api/pull" || path == "/api/push" || path == "/api/create" || path == "/api/copy" ||
-      path == "/api/delete" || path == "/api/export" || path == "/api/import")
+      path == "/api/delete" || path == "/api/export" || path == "/api/import" || path == "/api/keys" ||
+      path.rfind("/api/keys/", 0) == 0)
     return true;
   return path.rfind("/api/blobs/", 0) == 0 && method == "POST";
 }

@@ -131,9 +131,13 @@ void http_server::impl::completion(const httplib::Request& req, httplib::Respons
   t.slot = r->slot;
   auto ch = std::make_shared<task_channel>();
   t.channel = ch;
-  if (!r->request_id.empty()) {
-    R1_LOG(debug, "runner") << "completion " << r->request_id << ": " << t.prompt.size() << " prompt tokens";
-  }
+  // The daemon's request id (field, else header) goes on this thread's log lines for this request.
+  std::string rid = !r->request_id.empty() ? r->request_id : req.get_header_value("X-Request-Id");
+  struct request_id_scope {
+    explicit request_id_scope(std::string id) { set_thread_request_id(std::move(id)); }
+    ~request_id_scope() { set_thread_request_id(""); }
+  } rid_scope(rid.size() <= 128 ? rid : rid.substr(0, 128));
+  R1_LOG(info, "runner") << "completion: " << t.prompt.size() << " prompt tokens, slot " << t.slot;
   if (status s = st.loop->submit(std::move(t)); !s.ok()) return send_error(res, s);
   std::string rendered = r->messages ? prompt->rendered : std::string();
   if (r->stream) {

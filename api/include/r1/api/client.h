@@ -25,17 +25,23 @@ namespace r1::api {
 using json = nlohmann::json;
 
 struct endpoint {
+  std::string scheme = "http";  // "http", "https" or "unix"
   std::string host = "127.0.0.1";
   int port = 11434;
+  std::string socket_path;      // scheme "unix": the socket file
+  // "http://127.0.0.1:11434", "https://[::1]:11434", "unix:///run/r1/r1.sock".
+  std::string to_string() const;
 };
 
-// Parses "host", "host:port", ":port", "http://host:port", "[::1]:port". An unspecified
-// address (0.0.0.0, ::) becomes loopback for connecting when `for_connect` is true.
+// Parses "host", "host:port", ":port", "http://host:port", "https://host:port",
+// "[::1]:port" and "unix:///path/to/socket". An unspecified address (0.0.0.0,
+// ::) becomes loopback for connecting when `for_connect` is true.
 result<endpoint> parse_endpoint(std::string_view text, bool for_connect);
 
 struct client_options {
   endpoint server;
   std::string api_key;             // sent as "Authorization: Bearer <key>" when set
+  std::string ca_file;             // https: PEM file of CAs to trust (default: the system's)
   int connect_timeout_s = 5;
   int read_timeout_s = 3600;       // long: a model load plus a long generation
 };

@@ -60,7 +60,7 @@ class config {
   std::map<std::string, entry, std::less<>> values_;
 };
 
-// Parses "5m", "1h30m", "300ms", "10s", "2.5h", a bare number of seconds ("300"),
+// Parses "5m", "1h30m", "300ms", "10s", "2.5h", "30d", a bare number of seconds ("300"),
 // and negative values ("-1", "-1m"). Result in milliseconds.
 result<int64_t> parse_duration_ms(std::string_view text);
 // Parses "512", "4KiB", "1.5GB", "8GiB" into bytes.

@@ -83,7 +83,8 @@ status write_all(int fd, const void* data, size_t size, std::string_view what);
 // Reads a whole file (refuses files larger than max_bytes with resource_exhausted).
 result<std::string> read_file(const std::string& path, size_t max_bytes = size_t{64} << 20);
 // Writes a file atomically: temp file in the same directory, fsync, rename, fsync dir.
-status write_file_atomic(const std::string& path, std::string_view data);
+// `mode` is the new file's permission bits (before the umask).
+status write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
 // fsync a directory so a rename inside it is durable.
 status fsync_dir(const std::string& dir);
 

@@ -18,6 +18,7 @@ namespace r1::cli {
 struct cli_env {
   std::string host;         // R1_HOST
   std::string api_key;      // R1_API_KEY
+  std::string ca_file;      // R1_CA_FILE: CA certificates for an https:// R1_HOST
   std::string home;         // for the REPL history file and `r1 info`
   std::string xdg_data_home;  // XDG_DATA_HOME: `r1 info` names the models dir `r1 serve` uses
   std::string models;       // R1_MODELS, as r1d would read it

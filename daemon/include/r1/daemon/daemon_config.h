@@ -44,6 +44,14 @@ struct daemon_settings {
   std::string log_level = "info";
   bool noprune = false;
   int http_threads = 64;
+  std::string log_format = "text";        // text or json
+  bool require_keys = false;              // auth on even before any key exists
+  std::string keys_file;                  // API key store (keys.json)
+  std::string tls_cert, tls_key;          // both set: HTTPS on the TCP listener
+  std::string unix_socket;                // "" = no Unix socket listener
+  std::vector<std::string> registries_allow;  // empty: any registry
+  int rate_limit_inference = 0;           // requests per minute per key; 0 unlimited
+  int rate_limit_admin = 0;
 
   bool auth_enabled() const { return !api_key_hashes.empty() || !admin_key_hashes.empty(); }
 };

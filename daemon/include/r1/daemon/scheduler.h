@@ -52,6 +52,10 @@ struct scheduler_options {
   std::string kv_type = "f16";
   std::chrono::milliseconds load_timeout{5 * 60 * 1000};
   int64_t default_keep_alive_ms = 5 * 60 * 1000;
+  // Metrics hooks (may be empty): each finished load attempt, and each
+  // completion a runner served. Called without the scheduler's lock.
+  std::function<void(const std::string& model, double seconds, bool ok)> on_load;
+  std::function<void(const std::string& model, const completion_stats& stats)> on_completion;
 };
 
 // What /api/ps shows for one model.
@@ -67,6 +71,11 @@ struct loaded_model {
   bool loading = false;
   int active = 0;
   int queued = 0;
+  int port = 0;                  // the runner's loopback port (0 while starting)
+  std::string backend;           // "cpu", "vulkan", "cuda" ("" while loading)
+  uint64_t weights_bytes = 0;    // measured by the runner once loaded
+  uint64_t kv_bytes = 0;
+  double load_ms = 0;
 };
 
 class scheduler;

@@ -28,8 +28,12 @@ enum class access { none, inference, admin };
 // authentication off everything is admin.
 access access_of(const daemon_settings& s, std::string_view authorization, std::string_view x_api_key);
 
-// True for routes that change the model store or what is loaded: pull, push,
-// create, copy, delete, blob uploads.
+// True when `candidate_hash` equals one of `hashes`; every entry is compared in
+// constant time (CRYPTO_memcmp) and all are visited, so timing reveals nothing.
+bool key_hash_listed(const std::vector<std::string>& hashes, const std::string& candidate_hash);
+
+// True for routes that change the model store or what is loaded, and the key
+// store: pull, push, create, copy, delete, blob uploads, /api/keys.
 bool needs_admin(std::string_view method, std::string_view path);
 
 // True for addresses on the loopback interface (127.0.0.0/8, ::1, localhost).
