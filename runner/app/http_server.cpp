@@ -6,6 +6,8 @@
 #include <random>
 
 #include "protocol_convert.h"
+#include "forced_tool_call.h"
+#include "tool_call_stream.h"
 #include "r1/base/log.h"
 
 namespace r1::runner {
@@ -60,8 +62,10 @@ struct http_server::impl {
   void detokenize(const httplib::Request& req, httplib::Response& res);
   void render(const httplib::Request& req, httplib::Response& res);
   void embedding(const httplib::Request& req, httplib::Response& res);
-  void stream(httplib::Response& res, std::shared_ptr<task_channel> ch, std::string rendered);
-  void collect(httplib::Response& res, const std::shared_ptr<task_channel>& ch, std::string rendered);
+  void stream(httplib::Response& res, std::shared_ptr<task_channel> ch, std::string rendered,
+              std::shared_ptr<tool_call_stream> calls);
+  void collect(httplib::Response& res, const std::shared_ptr<task_channel>& ch, std::string rendered,
+               const std::shared_ptr<tool_call_stream>& calls);
 };
 
 http_server::http_server(runner_state& st) : impl_(std::make_unique<impl>(st)) { impl_->routes(); }
@@ -128,6 +132,20 @@ void http_server::impl::completion(const httplib::Request& req, httplib::Respons
   if (status s = apply_request_constraint(*r, st.constraints, st.model->tok(), t.params); !s.ok()) {
     return send_error(res, s);
   }
+  if (r->messages) {
+    auto forced = forced_call_spec(*r, st.prompts->tool_format());
+    if (!forced.ok()) return send_error(res, forced.error());
+    if (forced->has_value()) {
+      if (status s = apply_constraint(**forced, st.constraints, st.model->tok(), t.params); !s.ok()) {
+        return send_error(res, s.with_context("the forced tool call's parameters schema"));
+      }
+    }
+  }
+  if (r->reasoning_budget >= 0) {
+    engine::encode_options close_opts;
+    close_opts.parse_special = true;
+    t.params.reasoning_close = st.model->tok().encode("\n</think>\n\n", close_opts);
+  }
   t.slot = r->slot;
   auto ch = std::make_shared<task_channel>();
   t.channel = ch;
@@ -140,18 +158,22 @@ void http_server::impl::completion(const httplib::Request& req, httplib::Respons
   R1_LOG(info, "runner") << "completion: " << t.prompt.size() << " prompt tokens, slot " << t.slot;
   if (status s = st.loop->submit(std::move(t)); !s.ok()) return send_error(res, s);
   std::string rendered = r->messages ? prompt->rendered : std::string();
+  std::shared_ptr<tool_call_stream> calls;
+  if (r->messages && r->tools.is_array() && !r->tools.empty())
+    calls = std::make_shared<tool_call_stream>(st.prompts->tool_format());
   if (r->stream) {
-    stream(res, ch, std::move(rendered));
+    stream(res, ch, std::move(rendered), std::move(calls));
   } else {
-    collect(res, ch, std::move(rendered));
+    collect(res, ch, std::move(rendered), calls);
   }
 }
 
-void http_server::impl::stream(httplib::Response& res, std::shared_ptr<task_channel> ch, std::string rendered) {
+void http_server::impl::stream(httplib::Response& res, std::shared_ptr<task_channel> ch, std::string rendered,
+                               std::shared_ptr<tool_call_stream> calls) {
   const engine::tokenizer* tok = &st.model->tok();
   res.set_chunked_content_provider(
       "application/x-ndjson",
-      [ch, tok, rendered = std::move(rendered)](size_t, httplib::DataSink& sink) {
+      [ch, tok, rendered = std::move(rendered), calls](size_t, httplib::DataSink& sink) {
         for (;;) {
           bool finished = false;
           std::optional<task_event> e = ch->pop(std::chrono::milliseconds(200), &finished);
@@ -163,6 +185,7 @@ void http_server::impl::stream(httplib::Response& res, std::shared_ptr<task_chan
             continue;
           }
           rp::completion_chunk c = to_chunk(*e, *tok);
+          if (calls && c.stop_reason != "error") calls->filter(c);
           if (c.done) c.rendered_prompt = rendered;
           std::string line = dump_json(rp::to_json(c)) + "\n";
           if (!sink.write(line.data(), line.size())) {
@@ -178,7 +201,8 @@ void http_server::impl::stream(httplib::Response& res, std::shared_ptr<task_chan
       });
 }
 
-void http_server::impl::collect(httplib::Response& res, const std::shared_ptr<task_channel>& ch, std::string rendered) {
+void http_server::impl::collect(httplib::Response& res, const std::shared_ptr<task_channel>& ch, std::string rendered,
+                                const std::shared_ptr<tool_call_stream>& calls) {
   rp::completion_chunk all;
   bool first = true;
   for (;;) {
@@ -187,7 +211,9 @@ void http_server::impl::collect(httplib::Response& res, const std::shared_ptr<ta
     if (!e) continue;
     if (first && !e->error.ok()) return send_error(res, e->error);
     first = false;
-    append_chunk(all, to_chunk(*e, st.model->tok()));
+    rp::completion_chunk c = to_chunk(*e, st.model->tok());
+    if (calls && c.stop_reason != "error") calls->filter(c);
+    append_chunk(all, std::move(c));
     if (finished) break;
   }
   all.rendered_prompt = std::move(rendered);
@@ -205,7 +231,7 @@ void http_server::impl::tokenize(const httplib::Request& req, httplib::Response&
   engine::encode_options o;
   o.add_special = r->add_special;
   o.parse_special = r->parse_special;
-  out.tokens = tok.encode(r->content, o);
+  out.tokens = r->rendered ? engine::encode_rendered_prompt(r->content, tok) : tok.encode(r->content, o);
   if (r->with_pieces) {
     for (int32_t id : out.tokens) out.pieces.push_back(tok.token_piece(id, true));
   }

@@ -2,6 +2,7 @@
 
 #include "r1/engine/chat_template.h"
 #include "r1/engine/reasoning_splitter.h"
+#include "tool_prompt.h"
 
 namespace r1::runner {
 
@@ -9,6 +10,8 @@ namespace rp = runner_protocol;
 
 struct prompt_builder::impl {
   std::optional<engine::chat_template> tmpl;
+  engine::tool_call_format format = engine::tool_call_format::deepseek;
+  bool reads_tools = false;
 };
 
 prompt_builder::prompt_builder(const engine::model& m) : m_(m), impl_(std::make_unique<impl>()) {}
@@ -21,12 +24,15 @@ result<std::unique_ptr<prompt_builder>> prompt_builder::create(const engine::mod
     auto t = engine::chat_template::parse(source);
     if (!t.ok()) return t.error().with_context("the model's chat template");
     b->impl_->tmpl.emplace(std::move(*t));
+    b->impl_->format = engine::detect_tool_call_format(source);
+    b->impl_->reads_tools = template_reads_tools(source);
   }
   return b;
 }
 
 bool prompt_builder::has_template() const { return impl_->tmpl.has_value(); }
 bool prompt_builder::template_thinks() const { return impl_->tmpl && impl_->tmpl->uses_thinking_tags(); }
+engine::tool_call_format prompt_builder::tool_format() const { return impl_->format; }
 
 result<std::string> prompt_builder::render(const std::vector<rp::chat_message>& messages, bool add_generation_prompt,
                                            const rp::json& tools, std::optional<bool> think) const {
@@ -47,12 +53,15 @@ result<std::string> prompt_builder::render(const std::vector<rp::chat_message>& 
   if (!tools.is_null()) {
     in.tools = nlohmann::ordered_json::parse(tools.dump(-1, ' ', false, rp::json::error_handler_t::replace), nullptr, false);
   }
+  prepare_tool_messages(in.messages, in.tools, impl_->format, !impl_->reads_tools);
   in.add_generation_prompt = add_generation_prompt;
   const engine::tokenizer& tok = m_.tok();
   if (tok.bos() >= 0) in.bos_token = tok.token_piece(tok.bos(), true);
   if (tok.eos() >= 0) in.eos_token = tok.token_piece(tok.eos(), true);
   if (think.has_value()) in.extra["enable_thinking"] = *think;
-  return impl_->tmpl->render(in);
+  R1_ASSIGN_OR_RETURN(std::string text, impl_->tmpl->render(in));
+  if (think == false && add_generation_prompt && impl_->tmpl->uses_thinking_tags()) prefill_empty_reasoning(text);
+  return text;
 }
 
 result<built_prompt> prompt_builder::build(const rp::completion_request& r) const {

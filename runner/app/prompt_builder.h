@@ -1,6 +1,6 @@
 // Turns the prompt of a request into tokens: text (with the tokenizer's BOS rule), token ids
 // (range-checked) or chat messages (rendered with the model's chat template, then tokenized
-// with the template-BOS rule). Also reports whether a rendered prompt ends inside a
+// with the template-BOS rule; tools and think=false as tool_prompt.h says). Also reports whether a rendered prompt ends inside a
 // <think> block, so the reasoning splitter starts in the right state.
 //
 // Immutable after construction; thread safe (the tokenizer and template are).
@@ -13,6 +13,7 @@
 
 #include "r1/base/status.h"
 #include "r1/engine/model.h"
+#include "r1/engine/tool_calls.h"
 #include "r1/runner_protocol/messages.h"
 
 namespace r1::runner {
@@ -36,6 +37,8 @@ class prompt_builder {
                              const runner_protocol::json& tools, std::optional<bool> think) const;
   bool has_template() const;
   bool template_thinks() const;
+  // The format the template writes tool calls in (deepseek without a template).
+  engine::tool_call_format tool_format() const;
 
  private:
   explicit prompt_builder(const engine::model& m);

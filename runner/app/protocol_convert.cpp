@@ -31,6 +31,7 @@ engine::generation_params to_generation_params(const rp::completion_request& r, 
   p.cache_prompt = r.cache_prompt;
   p.split_reasoning = r.split_reasoning;
   p.reasoning_open = reasoning_open;
+  p.reasoning_budget = r.reasoning_budget;
   return p;
 }
 
@@ -92,6 +93,10 @@ void append_chunk(rp::completion_chunk& all, rp::completion_chunk c) {
   all.tokens.insert(all.tokens.end(), c.tokens.begin(), c.tokens.end());
   for (auto& p : c.probs) all.probs.push_back(std::move(p));
   for (auto& p : c.prompt_probs) all.prompt_probs.push_back(std::move(p));
+  if (c.tool_calls.is_array()) {
+    if (!all.tool_calls.is_array()) all.tool_calls = rp::json::array();
+    for (auto& t : c.tool_calls) all.tool_calls.push_back(std::move(t));
+  }
   if (c.done) {
     all.done = true;
     all.stop_reason = c.stop_reason;

@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
   add_flag(app, list, "--mla-split", [](model_spec& s) { s.mla_split = true; }, "deepseek2: attn_k_b + attn_v_b (default)");
   add(app, list, o, "--type", &model_spec::type, "weights: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M");
   add(app, list, o, "--seed", &model_spec::seed, "random seed (same seed, same bytes)");
+  add(app, list, o, "--residual-scale", &model_spec::residual_scale,
+      "scale of attn_output/ffn_down weights (< 1: less chaotic logits in deep models)");
   add(app, list, o, "--tokenizer", &model_spec::tokenizer, "HF tokenizer.json or its directory (default: synthetic)");
   add_flag(app, list, "--r1-distill", [](model_spec& s) { s.r1_distill = true; }, "use the R1-Distill special tokens and template");
   add_flag(app, list, "--no-r1-distill", [](model_spec& s) { s.r1_distill = false; }, "keep the tokenizer's own specials");

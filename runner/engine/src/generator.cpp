@@ -76,6 +76,9 @@ status generator::start(std::vector<int32_t> prompt, const generation_params& p)
   done_ = false;
   cancelled_ = false;
   n_generated_ = 0;
+  forced_.clear();
+  forced_pos_ = 0;
+  budget_spent_ = false;
   t_start_ = std::chrono::steady_clock::now();
   return ok_status();
 }
@@ -156,12 +159,15 @@ void generator::generate_one(generation_output& out) {
     }
   }
   const std::vector<float>* logits = matcher_ ? &masked_ : &logits_;
-  const int32_t id = sampler_->sample(*logits);
+  const size_t forced_before = forced_pos_;
+  const int32_t id = next_token();
   if (tok.is_eog(id)) {
     finish(out, stop_reason::eog);
     return;
   }
-  if (constrained && !(think_open_allowed && id == think_open_)) {
+  // Forced tokens close the reasoning; the whitespace after </think> never reaches the answer.
+  const bool forced = forced_pos_ != forced_before;
+  if (constrained && !forced && !(think_open_allowed && id == think_open_)) {
     if (status s = matcher_->accept(id); !s.ok()) {
       out.error = s.message();
       finish(out, stop_reason::error);
@@ -201,6 +207,18 @@ void generator::generate_one(generation_output& out) {
     return;
   }
   ++n_past_;
+}
+
+int32_t generator::next_token() {
+  if (forced_pos_ < forced_.size()) return forced_[forced_pos_++];
+  if (reasoning_ && p_.reasoning_budget >= 0 && !budget_spent_ && !p_.reasoning_close.empty() &&
+      reasoning_->splitter.in_reasoning() && stats_.reasoning_tokens >= p_.reasoning_budget) {
+    budget_spent_ = true;
+    forced_ = p_.reasoning_close;
+    forced_pos_ = 0;
+    return forced_[forced_pos_++];
+  }
+  return sampler_->sample(matcher_ ? masked_ : logits_);
 }
 
 bool generator::mask_logits(bool constrained, bool allow_think_open) {

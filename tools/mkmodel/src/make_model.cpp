@@ -195,6 +195,11 @@ bool include_optional(const model_spec& s, const std::string& name) {
   return false;
 }
 
+// Projections whose output is added to the residual stream.
+bool writes_residual(const std::string& name) {
+  return name.find(".attn_output.") != std::string::npos || name.find(".ffn_down") != std::string::npos;
+}
+
 fill_kind kind_of(const std::string& name) {
   if (name == "rope_freqs.weight") return fill_kind::rope_freqs;
   if (ends_with(name, "_norm.weight")) return fill_kind::norm;
@@ -239,6 +244,7 @@ result<gguf::writer> build_model(const model_spec& spec) {
     if (!t.required && !include_optional(spec, t.name)) continue;
     R1_ASSIGN_OR_RETURN(tensor_type type, choose_type(tc, t, p));
     fill_desc d{t.name, type, t.ne[0], kind_of(t.name), spec.seed, spec.rope_base};
+    if (writes_residual(t.name)) d.scale = spec.residual_scale;
     R1_RETURN_IF_ERROR(w.add_tensor(t.name, type, t.ne, [d](uint64_t first, uint64_t n, uint8_t* dst) {
       return fill_rows(d, first, n, dst);
     }));

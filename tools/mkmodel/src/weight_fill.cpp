@@ -81,7 +81,7 @@ void row_values(const fill_desc& d, uint64_t row, std::vector<float>& out) {
   // A uniform on [-a, a) has std a/sqrt(3).
   float amp = 0, center = 0;
   switch (d.kind) {
-    case fill_kind::weight: amp = std::sqrt(3.0f / static_cast<float>(d.row_len ? d.row_len : 1)); break;
+    case fill_kind::weight: amp = d.scale * std::sqrt(3.0f / static_cast<float>(d.row_len ? d.row_len : 1)); break;
     case fill_kind::norm: amp = 0.05f * std::sqrt(3.0f); center = 1.0f; break;
     case fill_kind::bias: amp = 0.02f * std::sqrt(3.0f); break;
     case fill_kind::rope_freqs: break;

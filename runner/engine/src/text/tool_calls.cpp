@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tool_call_detail.h"
+
 namespace r1::engine {
 namespace {
 
@@ -110,6 +112,11 @@ result<tool_call> parse_call(std::string_view body, size_t index) {
     c.name = std::string(head);
     args = rest;
   }
+  // A name written as a JSON string (a forced call choosing among several tools) is unquoted.
+  if (c.name.size() >= 2 && c.name.front() == '"' && c.name.back() == '"') {
+    nlohmann::json n = nlohmann::json::parse(c.name, nullptr, /*allow_exceptions=*/false);
+    if (n.is_string()) c.name = n.get<std::string>();
+  }
   if (c.name.empty()) return corrupt(which + ": no function name");
   args = unfence(args);
   if (args.empty()) args = "{}";
@@ -122,6 +129,17 @@ result<tool_call> parse_call(std::string_view body, size_t index) {
 }
 
 }  // namespace
+
+size_t detail::deepseek_complete_end(std::string_view text) {
+  const size_t start = find_tool_calls(text);
+  if (start == std::string_view::npos) return start;
+  size_t end = std::string_view::npos;
+  for (found f = next_marker(text, start); f.kind != marker::none; f = next_marker(text, f.end)) {
+    if (f.kind == marker::call_end) end = f.end;
+    if (f.kind == marker::calls_end && end != std::string_view::npos) return f.end;
+  }
+  return end;
+}
 
 size_t find_tool_calls(std::string_view text) {
   const found f = next_marker(text, 0);

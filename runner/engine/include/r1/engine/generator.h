@@ -46,6 +46,12 @@ struct generation_params {
   int32_t n_keep = 0;               // truncation keeps this many leading tokens
   bool split_reasoning = false;     // route <think>...</think> text to `thinking`
   bool reasoning_open = false;      // the prompt already ends inside <think>
+  // Reasoning budget (needs split_reasoning): once this many tokens were generated inside the
+  // reasoning block, reasoning_close is forced token by token (no sampling) and the answer
+  // follows. -1: unlimited. Forced tokens count as generated; those up to and including the
+  // close tag count as reasoning tokens.
+  int32_t reasoning_budget = -1;
+  std::vector<int32_t> reasoning_close;  // e.g. the tokens of "\n</think>\n\n"
   // Constrained output (both or neither): every sampled token must fit the grammar, masked
   // logits (-inf) are what is sampled and reported in logprobs, and end-of-generation tokens
   // are allowed only once the output is complete. With split_reasoning the text inside
@@ -106,6 +112,7 @@ class generator {
  private:
   status prefill_chunk(generation_output& out);
   void generate_one(generation_output& out);
+  int32_t next_token();  // forced (reasoning budget) or sampled
   void finish(generation_output& out, stop_reason r);
   void emit_text(generation_output& out, const std::string& text);
   // Fills masked_ from logits_ for this step; false when the grammar allows no token.
@@ -130,6 +137,9 @@ class generator {
   std::vector<uint64_t> mask_;
   std::vector<float> masked_;
   int32_t think_open_ = -1;       // the single <think> token, when the vocabulary has one
+  std::vector<int32_t> forced_;   // tokens still to force, consumed from forced_pos_
+  size_t forced_pos_ = 0;
+  bool budget_spent_ = false;
   generation_stats stats_;
   std::chrono::steady_clock::time_point t_start_, t_prompt_done_;
 };

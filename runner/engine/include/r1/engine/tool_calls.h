@@ -47,4 +47,32 @@ size_t find_tool_calls(std::string_view text);
 // so a streamer should hold those bytes back until more text arrives.
 bool may_begin_tool_calls(std::string_view text);
 
+// ---- Other template families (tool_call_formats.cpp)
+//
+//   deepseek: the markers above (R1, R1-0528, V3 templates).
+//   qwen:     <tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>, repeated (Qwen2.5/3, Hermes).
+//   llama3:   {"name": "f", "parameters": {...}} as the whole answer, optionally after
+//             <|python_tag|>; several calls separated by ';' (Llama 3.1/3.2 JSON tool calling).
+enum class tool_call_format { deepseek, qwen, llama3 };
+const char* tool_call_format_name(tool_call_format f);
+
+// The format a chat template writes tool calls in, from its source text.
+tool_call_format detect_tool_call_format(std::string_view template_source);
+
+// As the functions above, for any format. Errors: corrupt naming the call and what is wrong.
+result<tool_call_output> parse_tool_calls(std::string_view text, tool_call_format f);
+size_t find_tool_calls(std::string_view text, tool_call_format f);
+bool may_begin_tool_calls(std::string_view text, tool_call_format f);
+// Offset just after the last complete call in text (from find_tool_calls on), or npos when no
+// call is complete yet; llama3 calls have no end marker and are complete only at the end.
+size_t complete_tool_calls_end(std::string_view text, tool_call_format f);
+
+// The literal text around the arguments object of one call to `name`, as the model writes it:
+// prefix + arguments JSON + suffix is a complete call block (used to force a call).
+struct tool_call_frame {
+  std::string prefix;
+  std::string suffix;
+};
+tool_call_frame forced_call_frame(tool_call_format f, std::string_view name);
+
 }  // namespace r1::engine

@@ -60,6 +60,11 @@ struct model_spec {
   // Weights
   std::string type = "F16";   // F32, F16, BF16, or (with the CPU kernels) Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q4_K_M, Q5_K_M
   uint64_t seed = 1;
+  // Multiplies the random weights of the projections that write into the residual stream
+  // (attn_output, ffn_down and their expert forms). Below 1 the stream stays dominated by earlier
+  // layers, so rounding differences grow less from layer to layer and the logits of a deep random
+  // model are less chaotic; every layer still shapes them.
+  float residual_scale = 1.0f;
 
   // Tokenizer: empty = the synthetic byte-level vocabulary.
   std::string tokenizer;             // tokenizer.json or its directory

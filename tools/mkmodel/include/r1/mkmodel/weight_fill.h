@@ -26,6 +26,7 @@ struct fill_desc {
   fill_kind kind = fill_kind::weight;
   uint64_t seed = 0;
   float rope_base = 10000.0f;  // rope_freqs only
+  float scale = 1.0f;          // weight only: std scale/sqrt(fan_in)
 };
 
 // Fills rows [first_row, first_row + n_rows) of the tensor into dst, in `type`.
