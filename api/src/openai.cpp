@@ -183,6 +183,10 @@ result<openai_chat_request> parse_openai_chat_request(const json& j) {
   }
   read_reasoning(r, j, q.think);
   if (!r.ok()) return r.error();
+  R1_RETURN_IF_ERROR(validate_tools(q.tools, "chat completion request"));
+  auto choice = parse_openai_tool_choice(j.contains("tool_choice") ? j["tool_choice"] : json(), q.tools);
+  if (!choice.ok()) return choice.error().with_context("chat completion request");
+  q.tool_choice = *choice;
   return q;
 }
 

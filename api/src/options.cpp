@@ -57,6 +57,7 @@ const std::vector<option_entry>& table() {
       {"presence_penalty", false, double_field{&model_options::presence_penalty, -100.0, 100.0}},
       {"frequency_penalty", false, double_field{&model_options::frequency_penalty, -100.0, 100.0}},
       {"stop", false, stop_field{}},
+      {"reasoning_budget", false, int_field{&model_options::reasoning_budget, -1, k_int_max}},
       {"num_ctx", true, int_field{&model_options::num_ctx, 0, 1 << 24}},
       {"num_batch", true, int_field{&model_options::num_batch, 1, 1 << 20}},
       {"num_gpu", true, int_field{&model_options::num_gpu, -1, 100000}},

@@ -56,6 +56,7 @@ void delete_json(httplib::Server& srv, const std::string& path, daemon_context& 
 // Route groups.
 void add_inference_routes(httplib::Server& srv, daemon_context& ctx);  // generate, chat, embed
 void add_openai_routes(httplib::Server& srv, daemon_context& ctx);
+void add_anthropic_routes(httplib::Server& srv, daemon_context& ctx);   // /v1/messages, /v1/messages/count_tokens
 void add_model_routes(httplib::Server& srv, daemon_context& ctx);      // tags, show, copy, delete, ps, version
 void add_transfer_routes(httplib::Server& srv, daemon_context& ctx);   // pull, push, create, blobs
 void add_service_routes(httplib::Server& srv, daemon_context& ctx);    // /metrics, /api/keys

@@ -104,6 +104,8 @@ result<completion_result> run_completion(lease& l, const rp::completion_request&
     r.probs.insert(r.probs.end(), c.probs.begin(), c.probs.end());
     if (c.done) r.final_chunk = c;
     return true;
+    if (c.tool_calls.is_array())
+      for (const auto& t : c.tool_calls) r.tool_calls.push_back(t);
   });
   if (!st.ok()) {
     if (st.code() == error_code::unavailable) l.runner_failed();
@@ -115,6 +117,55 @@ result<completion_result> run_completion(lease& l, const rp::completion_request&
 
 std::string done_reason(const std::string& stop_reason) {
   if (stop_reason == "length" || stop_reason == "context") return "length";
+void apply_tools(const json& tools, const api::tool_choice_option& choice, rp::completion_request* req) {
+  if (choice.mode == "none" || !tools.is_array() || tools.empty()) {
+    req->tools = nullptr;
+    return;
+  }
+  req->tools = tools;
+  req->tool_choice = choice.mode == "function" || choice.mode == "required" ? choice.mode : "auto";
+  req->tool_name = choice.mode == "function" ? choice.name : "";
+}
+
+int32_t reasoning_budget(const api::think_option& think, int32_t explicit_budget, const api::model_options& opts) {
+  if (explicit_budget >= 0) return explicit_budget;
+  if (think.set && think.enabled && !think.level.empty()) {
+    if (think.level == "max") return -1;
+    return api::reasoning_budget_for_level(think.level);
+  }
+  return opts.reasoning_budget;
+}
+
+json arguments_object(const std::string& text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return j.is_object() ? j : json::object();
+}
+
+json openai_tool_calls(const json& calls, size_t first_index, bool with_index) {
+  json out = json::array();
+  if (!calls.is_array()) return out;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const json& c = calls[i];
+    json t{{"id", c.value("id", "")}, {"type", "function"},
+           {"function", {{"name", c.value("name", "")}, {"arguments", c.value("arguments", "{}")}}}};
+    if (with_index) t["index"] = first_index + i;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+json ollama_tool_calls(const json& calls, size_t first_index) {
+  json out = json::array();
+  if (!calls.is_array()) return out;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const json& c = calls[i];
+    out.push_back({{"id", c.value("id", "")},
+                   {"function", {{"index", first_index + i}, {"name", c.value("name", "")},
+                                 {"arguments", arguments_object(c.value("arguments", "{}"))}}}});
+  }
+  return out;
+}
+
   return "stop";
 }
 

@@ -10,6 +10,7 @@
 #include "context.h"
 #include "r1/api/ollama.h"
 #include "r1/api/options.h"
+#include "r1/api/tools.h"
 
 namespace r1::daemon {
 
@@ -38,10 +39,27 @@ std::vector<rp::chat_message> runner_messages(const model_entry& m, const std::v
 // invalid_argument when asked of a model without the capability.
 result<std::optional<bool>> resolve_think(const model_entry& m, const api::think_option& think);
 
+// Tools for the runner: with tool_choice none (or no tools) the model never sees them;
+// otherwise the tools, the choice and the forced function's name.
+void apply_tools(const json& tools, const api::tool_choice_option& choice, rp::completion_request* req);
+
+// The reasoning budget of a request: an explicit one (>= 0, Anthropic budget_tokens), else the
+// think level's (api::reasoning_budget_for_level), else the model's reasoning_budget option.
+int32_t reasoning_budget(const api::think_option& think, int32_t explicit_budget, const api::model_options& opts);
+
+// Runner tool calls ({id, name, arguments text}) in OpenAI form: {id, type, function: {name, arguments}};
+// `index` adds each call's position (streaming deltas).
+json openai_tool_calls(const json& calls, size_t first_index, bool with_index);
+// In Ollama form: {id, function: {index, name, arguments: <object>}}.
+json ollama_tool_calls(const json& calls, size_t first_index);
+// A call's arguments text as an object ({} when it does not parse, which the runner prevents).
+json arguments_object(const std::string& text);
+
 // Everything a completion produced, for non-streaming replies.
 struct completion_result {
   std::string content;
   std::string thinking;
+  json tool_calls = json::array();
   std::vector<int32_t> tokens;
   std::vector<rp::token_probs> probs;
   rp::completion_chunk final_chunk;

@@ -88,6 +88,7 @@ struct stream_job {
   int top_logprobs = 0;
   std::vector<int32_t> prompt_context;
   steady::time_point t0;
+  size_t n_calls = 0;  // tool calls sent so far
 };
 
 json piece(const stream_job& job, const std::string& content, const std::string& thinking) {
@@ -142,10 +143,14 @@ bool run_stream(const std::shared_ptr<stream_job>& job, httplib::DataSink& sink)
     answer.insert(answer.end(), c.tokens.begin(), c.tokens.end());
     if (c.done) {
       fin = c;
-      if (c.content.empty() && c.thinking.empty()) return true;
+      if (c.content.empty() && c.thinking.empty() && !c.tool_calls.is_array()) return true;
     }
     json j = piece(*job, c.content, c.thinking);
     j["done"] = false;
+    if (job->chat && c.tool_calls.is_array()) {
+      j["message"]["tool_calls"] = ollama_tool_calls(c.tool_calls, job->n_calls);
+      job->n_calls += c.tool_calls.size();
+    }
     if (job->logprobs && !c.probs.empty()) j["logprobs"] = ollama_logprobs(c.probs, job->top_logprobs);
     if (c.done) {
       fin.content.clear();
@@ -184,6 +189,7 @@ void respond(const std::shared_ptr<stream_job>& job, bool stream, httplib::Respo
   auto r = run_completion(*job->lease_, job->req);
   if (!r.ok()) return reply_error(res, r.error());
   json j = final_object(*job, r->final_chunk, r->tokens, r->content, r->thinking);
+  if (job->chat && !r->tool_calls.empty()) j["message"]["tool_calls"] = ollama_tool_calls(r->tool_calls, 0);
   if (job->logprobs) j["logprobs"] = ollama_logprobs(r->probs, job->top_logprobs);
   reply_json(res, j);
 }
@@ -227,6 +233,7 @@ void handle_generate(daemon_context& ctx, const json& body, httplib::Response& r
     job->req.split_reasoning = think->value_or(false);
     job->want_context = true;
   }
+  if (job->req.split_reasoning) job->req.reasoning_budget = reasoning_budget(q->think, -1, *opts);
   auto constraint = ollama_format_constraint(q->format);
   if (!constraint.ok()) return reply_error(res, constraint.error());
   job->req.constraint = std::move(*constraint);
@@ -294,7 +301,9 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
   job->req.messages = runner_messages(*m, q->messages, "");
   job->req.think = *think;
   job->req.split_reasoning = think->value_or(false);
-  job->req.tools = q->tools;
+  if (job->req.split_reasoning) job->req.reasoning_budget = reasoning_budget(q->think, -1, *opts);
+  if (status st = api::validate_tools(q->tools, "chat request"); !st.ok()) return reply_error(res, st);
+  apply_tools(q->tools, api::tool_choice_option{}, &job->req);
   auto constraint = ollama_format_constraint(q->format);
   if (!constraint.ok()) return reply_error(res, constraint.error());
   job->req.constraint = std::move(*constraint);
@@ -306,6 +315,7 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
     rp::render_request rr;
     rr.messages = *job->req.messages;
     rr.think = job->req.think;
+    rr.tools = job->req.tools;
     auto r = job->lease_->runner().render(rr);
     if (!r.ok()) return reply_error(res, r.error());
     return reply_json(res, json{{"model", m->display}, {"prompt", r->prompt}, {"done", true}});

@@ -63,6 +63,11 @@ json legacy_logprobs(const std::vector<rp::token_probs>& probs, int top_n, size_
   return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
+// finish_reason "tool_calls" when the answer ended normally with calls.
+std::string chat_finish_reason(const std::string& stop_reason, bool calls) {
+  return calls && stop_reason == "stop" ? "tool_calls" : finish_reason(stop_reason);
+}
+
 bool write_event(httplib::DataSink& sink, const std::string& data) {
   std::string ev = "data: " + data + "\n\n";
   return sink.write(ev.data(), ev.size());
@@ -77,6 +82,7 @@ struct sse_job {
   bool include_usage = false;
   bool logprobs = false;
   int top_logprobs = 0;
+  size_t n_calls = 0;  // tool calls streamed so far
 };
 
 json chunk_base(const sse_job& job) {
@@ -117,6 +123,17 @@ bool run_sse(const std::shared_ptr<sse_job>& job, httplib::DataSink& sink) {
       // DeepSeek's contract: never reasoning_content and content both non-null in one chunk.
       if (!c.thinking.empty()) out.push_back(chat_delta_chunk(*job, {{"reasoning_content", c.thinking}, {"content", nullptr}}, nullptr, c.content.empty() ? lp : json(nullptr)));
       if (!c.content.empty()) out.push_back(chat_delta_chunk(*job, {{"content", c.content}}, nullptr, lp));
+      // Each call: a first fragment with id, type, name and empty arguments, then the arguments.
+      json calls = openai_tool_calls(c.tool_calls, job->n_calls, true);
+      for (auto& call : calls) {
+        json args = call["function"]["arguments"];
+        call["function"]["arguments"] = "";
+        out.push_back(chat_delta_chunk(*job, {{"tool_calls", json::array({call})}}, nullptr, nullptr));
+        out.push_back(chat_delta_chunk(
+            *job, {{"tool_calls", json::array({{{"index", call["index"]}, {"function", {{"arguments", args}}}}})}}, nullptr,
+            nullptr));
+        ++job->n_calls;
+      }
     } else if (!c.content.empty() || !c.thinking.empty()) {
       out.push_back(text_chunk(*job, c.thinking + c.content, nullptr, lp));
     }
@@ -136,7 +153,7 @@ bool run_sse(const std::shared_ptr<sse_job>& job, httplib::DataSink& sink) {
     sink.done();
     return true;
   }
-  std::string fr = finish_reason(fin.stop_reason);
+  std::string fr = job->chat ? chat_finish_reason(fin.stop_reason, job->n_calls > 0) : finish_reason(fin.stop_reason);
   write_event(sink, api::dump(job->chat ? chat_delta_chunk(*job, json::object(), fr, nullptr) : text_chunk(*job, "", fr, nullptr)));
   if (job->include_usage) {
     json u = chunk_base(*job);
@@ -157,7 +174,7 @@ void stream_sse(const std::shared_ptr<sse_job>& job, httplib::Response& res) {
 
 // Common start: resolve, layer options, acquire. Replies with an error and returns null on failure.
 std::shared_ptr<sse_job> start_job(daemon_context& ctx, const std::string& model, const json& options, bool chat,
-                                   httplib::Response& res, model_entry* out_model) {
+                                   httplib::Response& res, model_entry* out_model, api::model_options* out_opts = nullptr) {
   auto m = resolve_model(ctx, model);
   if (!m.ok()) {
     reply_openai_error(res, m.error());
@@ -181,6 +198,7 @@ std::shared_ptr<sse_job> start_job(daemon_context& ctx, const std::string& model
   }
   job->lease_ = std::move(*l);
   *out_model = std::move(*m);
+  if (out_opts) *out_opts = *opts;
   return job;
 }
 
@@ -190,7 +208,8 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
   auto constraint = openai_response_format_constraint(q->response_format);
   if (!constraint.ok()) return reply_openai_error(res, constraint.error());
   model_entry m;
-  auto job = start_job(ctx, q->model, api::to_options(q->sampling), true, res, &m);
+  api::model_options opts;
+  auto job = start_job(ctx, q->model, api::to_options(q->sampling), true, res, &m, &opts);
   if (!job) return;
   auto think = resolve_think(m, q->think);
   if (!think.ok()) return reply_openai_error(res, think.error());
@@ -199,7 +218,8 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
   job->req.messages = runner_messages(m, q->messages, "");
   job->req.think = *think;
   job->req.split_reasoning = think->value_or(false);
-  job->req.tools = q->tools;
+  job->req.reasoning_budget = job->req.split_reasoning ? reasoning_budget(q->think, -1, opts) : -1;
+  apply_tools(q->tools, q->tool_choice, &job->req);
   job->req.constraint = std::move(*constraint);
   job->req.stream = true;
   job->include_usage = q->include_usage;
@@ -209,10 +229,12 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
   if (q->stream) return stream_sse(job, res);
   auto r = run_completion(*job->lease_, job->req);
   if (!r.ok()) return reply_openai_error(res, r.error());
-  json msg{{"role", "assistant"}, {"content", r->content}};
+  const bool calls = !r->tool_calls.empty();
+  json msg{{"role", "assistant"}, {"content", calls && r->content.empty() ? json(nullptr) : json(r->content)}};
   if (think->value_or(false) || !r->thinking.empty()) msg["reasoning_content"] = r->thinking;
+  if (calls) msg["tool_calls"] = openai_tool_calls(r->tool_calls, 0, false);
   json choice{{"index", 0}, {"message", msg}, {"logprobs", q->logprobs ? chat_logprobs(r->probs, q->top_logprobs) : json(nullptr)},
-              {"finish_reason", finish_reason(r->final_chunk.stop_reason)}};
+              {"finish_reason", chat_finish_reason(r->final_chunk.stop_reason, calls)}};
   reply_json(res, json{{"id", job->id}, {"object", "chat.completion"}, {"created", job->created}, {"model", job->model},
                        {"system_fingerprint", "fp_r1"}, {"choices", json::array({choice})},
                        {"usage", usage_json(r->final_chunk.timings)}});

@@ -172,6 +172,7 @@ void server::impl::setup_routes(httplib::Server& http, bool via_local) {
   add_model_routes(http, ctx);
   add_inference_routes(http, ctx);
   add_openai_routes(http, ctx);
+  add_anthropic_routes(http, ctx);
   add_transfer_routes(http, ctx);
   add_service_routes(http, ctx);
 }

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "r1/api/ollama.h"
+#include "r1/api/tools.h"
 #include "r1/base/status.h"
 
 namespace r1::api {
@@ -38,7 +39,8 @@ struct openai_chat_request {
   bool logprobs = false;
   int32_t top_logprobs = 0;              // 0..20, needs logprobs
   json response_format;                  // null or the object as sent (accepted)
-  json tools;
+  json tools;                            // validated OpenAI function tools, or null
+  tool_choice_option tool_choice;        // tool_choice (absent: auto); parallel_tool_calls is accepted
   think_option think;                    // from reasoning_effort / reasoning.effort / thinking.type
 };
 

@@ -32,6 +32,7 @@ struct model_options {
   double presence_penalty = 0.0;
   double frequency_penalty = 0.0;
   std::vector<std::string> stop;
+  int32_t reasoning_budget = -1; // reasoning tokens before "</think>" is forced; -1: unlimited
   // Load time (a different value needs another runner).
   int32_t num_ctx = 0;           // 0: the daemon's default context
   int32_t num_batch = 512;
