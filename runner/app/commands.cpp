@@ -15,6 +15,7 @@
 #include "r1/engine/model.h"
 #include "r1/gguf/file.h"
 #include "r1/kernels/bandwidth.h"
+#include "r1/kernels/backends.h"
 #include "r1/kernels/cpu_features.h"
 #include "r1/runner_protocol/messages.h"
 
@@ -68,16 +69,8 @@ int run_render(const render_options& o) {
   return 0;
 }
 
-int run_list_devices() {
-  const kernels::cpu_features& f = kernels::detect_cpu_features();
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  rp::json dev = {{"backend", "cpu"},
-                  {"name", "cpu"},
-                  {"kernel_path", kernels::kernel_path_name()},
-                  {"physical_cores", f.physical_cores},
-                  {"logical_cpus", f.logical_cpus},
-                  {"memory_bytes", static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)}};
-  print_json({{"devices", rp::json::array({dev})}});
+int run_list_devices(bool no_gpu) {
+  std::printf("%s\n", kernels::list_devices_json(kernels::make_backend_registry({.enable_gpu = !no_gpu})).c_str());
   return 0;
 }
 

@@ -11,6 +11,7 @@ int run_serve(const serve_options& o);
 int run_tokenize(const tokenize_options& o);
 int run_render(const render_options& o);
 int run_bench(const bench_options& o);
-int run_list_devices();
+// no_gpu (--no-gpu, R1_NO_GPU): list the CPU only, without touching a GPU library.
+int run_list_devices(bool no_gpu);
 
 }  // namespace r1::runner

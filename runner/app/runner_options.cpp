@@ -27,6 +27,14 @@ void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
   app.add_option("--socket", s.socket, "Unix socket path (not supported by this build; use --port)");
   app.add_option("--log-level", s.log_level, "debug, info, warn, error");
   app.add_flag("--list-devices", list_devices, "print the compute devices as JSON and exit");
+  app.add_option("--n-gpu-layers,--ngl", s.n_gpu_layers,
+                 "layers to offload to GPUs: -1 as many as fit (hardware GPUs), 0 none, N exactly N (refused "
+                 "when they do not fit)");
+  app.add_option("--main-gpu", s.main_gpu, "use only this GPU (index in --list-devices); -1: all");
+  app.add_flag("--no-gpu", s.no_gpu, "never use a GPU")->envname("R1_NO_GPU");
+  app.add_option("--gpu-memory-limit", s.gpu_memory_limit,
+                 "bytes of each GPU the memory plan may use (test/debug knob; 0: what the device reports)")
+      ->envname("R1_GPU_MEMORY_LIMIT");
 }
 
 }  // namespace
@@ -91,6 +99,7 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
     if (o.serve.parallel < 1) return invalid_argument("--parallel must be at least 1");
     if (o.serve.ctx < 0) return invalid_argument("--ctx must not be negative");
     if (o.serve.batch < 1) return invalid_argument("--batch must be at least 1");
+    if (o.serve.n_gpu_layers < -1) return invalid_argument("--n-gpu-layers must be -1 or more");
   }
   return o;
 }

@@ -1,7 +1,8 @@
 // Command-line options of r1-runner, in one table (runner_options.cpp) that --help prints.
 //
 //   r1-runner --model PATH [--model PATH...] [--ctx N] [--parallel N] [--threads N]
-//             [--kv-type f16|f32|q8_0] [--batch N] (--port N [--host H] | --socket PATH)
+//             [--kv-type f16|f32|q8_0] [--batch N] [--n-gpu-layers N] [--main-gpu I] [--no-gpu]
+//             (--port N [--host H] | --socket PATH)
 //   r1-runner tokenize --model FILE [--no-special] TEXT
 //   r1-runner render --model FILE --messages JSON [--no-generation-prompt]
 //   r1-runner bench --model FILE [-p 512] [-n 128] [--threads N] [--repetitions 3]
@@ -29,6 +30,10 @@ struct serve_options {
   int port = -1;             // 0: any free port
   std::string socket;        // Unix socket path (not supported by this cpp-httplib)
   std::string log_level = "info";
+  int n_gpu_layers = -1;          // -1: as many as fit (hardware GPUs only); 0: CPU; n: exactly n
+  int main_gpu = -1;              // -1: every GPU of the first GPU backend; i: only device i
+  bool no_gpu = false;            // --no-gpu / R1_NO_GPU=1: never touch a GPU library
+  uint64_t gpu_memory_limit = 0;  // R1_GPU_MEMORY_LIMIT (test/debug): bytes the plan may use per GPU
 };
 
 struct tokenize_options {

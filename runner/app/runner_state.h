@@ -16,6 +16,7 @@
 #include "prompt_builder.h"
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
+#include "r1/kernels/backend.h"
 #include "r1/runner_protocol/messages.h"
 
 namespace r1::runner {
@@ -27,6 +28,8 @@ struct runner_state {
   std::atomic<double> progress{0.0};
   std::string error;  // set before phase becomes error
 
+  // Owns the GPU devices the context uses: declared first, destroyed last.
+  std::unique_ptr<kernels::backend_registry> backends;
   std::unique_ptr<engine::model> model;
   std::unique_ptr<engine::context> ctx;
   std::unique_ptr<inference_loop> loop;

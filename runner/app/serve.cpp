@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "gpu_setup.h"
 #include "http_server.h"
 #include "r1/base/log.h"
 #include "r1/kernels/cpu_features.h"
@@ -24,6 +25,11 @@ status load_into(runner_state& st, const serve_options& o, tensor_type kv_type) 
   cp.kv_type = kv_type;
   cp.n_threads = o.threads;
   cp.n_batch = o.batch;
+  if (cp.n_ctx <= 0) cp.n_ctx = static_cast<int32_t>(st.model->hparams().n_ctx_train);
+  R1_ASSIGN_OR_RETURN(gpu_choice gpus, plan_gpus(*st.model, o, kv_type, cp.n_ctx));
+  st.backends = std::move(gpus.registry);
+  cp.gpus = gpus.offload;
+  R1_LOG(info, "runner") << "memory plan:\n" << gpus.plan.to_text();
   R1_ASSIGN_OR_RETURN(st.ctx, engine::context::create(*st.model, cp));
   R1_ASSIGN_OR_RETURN(st.prompts, prompt_builder::create(*st.model));
   st.loop = std::make_unique<inference_loop>(*st.ctx);
@@ -45,11 +51,16 @@ status load_into(runner_state& st, const serve_options& o, tensor_type kv_type) 
   info.kv_type = o.kv_type;
   info.threads = static_cast<uint32_t>(st.ctx->n_threads());
   info.backend = "cpu";
+  for (const engine::device_usage& d : st.ctx->devices()) {
+    info.backend = d.backend;
+    info.devices.push_back({d.backend, d.index, d.name, d.first_layer, d.n_layers, d.output, d.bytes});
+    info.vram_bytes += d.bytes;
+    info.n_gpu_layers += d.n_layers;
+  }
   info.kernel_path = kernels::kernel_path_name();
   info.weights_bytes = mi.weights_bytes;
   info.kv_bytes = st.ctx->kv().bytes();
   info.scratch_bytes = st.ctx->scratch_bytes();
-  info.vram_bytes = 0;
   info.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   info.has_chat_template = st.prompts->has_template();
   info.thinking = st.prompts->template_thinks();

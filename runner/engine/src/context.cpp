@@ -5,6 +5,7 @@
 
 #include "architecture.h"
 #include "blocks.h"
+#include "device_layers.h"
 #include "forward_state.h"
 #include "r1/base/assert.h"
 #include "r1/kernels/matmul.h"
@@ -44,6 +45,10 @@ result<std::unique_ptr<context>> context::create(const model& m, const context_p
   // deepseek2 MLA-split files cache one latent row per token; V is its first kv_lora values.
   kp.v_in_k = hp.head_dim_k_mla != 0 && hp.n_head_kv == 1;
   R1_ASSIGN_OR_RETURN(c->kv_, kv_cache::create(kp));
+  if (!p.gpus.empty()) {
+    // The host cache keeps its (untouched, uncommitted) pages for GPU layers: one layout for all.
+    R1_ASSIGN_OR_RETURN(c->dev_, device_layers::create(m, p));
+  }
   c->pool_ = std::make_unique<kernels::thread_pool>(p.n_threads);
   c->st_ = std::make_unique<state>();
   forward_state& fs = c->st_->fs;
@@ -66,6 +71,15 @@ result<std::unique_ptr<context>> context::create(const model& m, const context_p
 
 int context::n_threads() const { return pool_->size(); }
 
+std::vector<device_usage> context::devices() const { return dev_ ? dev_->usage() : std::vector<device_usage>{}; }
+
+uint64_t context::host_kv_bytes() const {
+  uint32_t gpu_layers = 0;
+  for (const device_usage& d : devices()) gpu_layers += d.n_layers;
+  const uint64_t n_layer = m_.hparams().n_layer;
+  return n_layer == 0 ? 0 : kv_->bytes() / n_layer * (n_layer - gpu_layers);
+}
+
 uint64_t context::scratch_bytes() const {
   const forward_state& fs = st_->fs;
   const size_t floats = fs.x.size() + fs.xn.size() + fs.tmp.size() + fs.q.size() + fs.k.size() + fs.v.size() +
@@ -82,8 +96,10 @@ status context::hidden(int seq, std::span<const int32_t> tokens, int32_t pos, st
   return run(seq, tokens, pos, logits_mode::none, nullptr, &out);
 }
 
-void context::run_batch(std::span<const int32_t> tokens, int32_t pos, int seq) {
+status context::run_batch(std::span<const int32_t> tokens, int32_t pos, int seq, bool keep_on_device,
+                          bool* on_device) {
   forward_state& fs = st_->fs;
+  *on_device = false;
   const model_hparams& hp = m_.hparams();
   fs.seq = seq;
   fs.pos0 = pos;
@@ -92,7 +108,30 @@ void context::run_batch(std::span<const int32_t> tokens, int32_t pos, int seq) {
   const kernels::matrix_view& e = m_.w().token_embd.view;
   status s = kernels::get_rows(e.type, e.data, e.row_stride_bytes, e.rows, hp.n_embd, tokens.data(), fs.n, fs.x.data());
   R1_ASSERT(s.ok());  // ids were validated by run()
-  m_.arch().forward_layers(m_, fs);
+  if (!dev_) {
+    fs.layer_begin = 0;
+    fs.layer_end = hp.n_layer;
+    m_.arch().forward_layers(m_, fs);
+    return ok_status();
+  }
+  // CPU layers before each GPU share, the share on its device, the CPU layers after the last.
+  uint32_t next = 0;
+  for (size_t i = 0; i < dev_->size(); ++i) {
+    if (next < dev_->first_layer(i)) {
+      fs.layer_begin = next;
+      fs.layer_end = dev_->first_layer(i);
+      m_.arch().forward_layers(m_, fs);
+    }
+    *on_device = keep_on_device && dev_->has_output(i);
+    R1_RETURN_IF_ERROR(dev_->run(i, fs, *on_device));
+    next = dev_->first_layer(i) + dev_->n_layers(i);
+  }
+  if (next < hp.n_layer) {
+    fs.layer_begin = next;
+    fs.layer_end = hp.n_layer;
+    m_.arch().forward_layers(m_, fs);
+  }
+  return ok_status();
 }
 
 status context::run(int seq, std::span<const int32_t> tokens, int32_t pos, logits_mode mode,
@@ -126,7 +165,13 @@ status context::run(int seq, std::span<const int32_t> tokens, int32_t pos, logit
   forward_state& fs = st_->fs;
   for (size_t off = 0; off < n_total; off += static_cast<size_t>(p_.n_batch)) {
     const size_t n = std::min(n_total - off, static_cast<size_t>(p_.n_batch));
-    run_batch(tokens.subspan(off, n), pos + static_cast<int32_t>(off), seq);
+    // A GPU holding the head keeps the residual when only logits leave the model.
+    bool on_device = false;
+    const status s = run_batch(tokens.subspan(off, n), pos + static_cast<int32_t>(off), seq, hidden == nullptr, &on_device);
+    if (!s.ok()) {
+      kv_->truncate(seq, pos);  // the device cache may be half written: forget the whole batch
+      return s;
+    }
     auto& cached = kv_->mutable_tokens(seq);
     cached.insert(cached.end(), tokens.begin() + static_cast<std::ptrdiff_t>(off),
                   tokens.begin() + static_cast<std::ptrdiff_t>(off + n));
@@ -139,6 +184,12 @@ status context::run(int seq, std::span<const int32_t> tokens, int32_t pos, logit
       count = 1;
     }
     const int64_t ne = hp.n_embd;
+    if (on_device) {
+      if (logits == nullptr || mode == logits_mode::none) continue;
+      float* dst = mode == logits_mode::all ? logits->data() + (off + first) * n_vocab : logits->data();
+      R1_RETURN_IF_ERROR(dev_->head(dev_->size() - 1, static_cast<int32_t>(first), static_cast<int32_t>(count), dst));
+      continue;
+    }
     norm_rows(fs.x.data() + first * ne, m_.w().output_norm, fs.xn.data(), static_cast<int32_t>(count), ne, hp.rms_eps);
     if (hidden != nullptr) {
       std::copy(fs.xn.begin(), fs.xn.begin() + static_cast<std::ptrdiff_t>(count * ne),

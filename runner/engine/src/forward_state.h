@@ -19,6 +19,8 @@ struct forward_state {
   int seq = 0;
   int32_t pos0 = 0;  // position of the first token of the batch
   int32_t n = 0;     // tokens in the batch
+  // Layers architecture::forward_layers runs: [layer_begin, layer_end) (the CPU share).
+  uint32_t layer_begin = 0, layer_end = 0;
   std::vector<int32_t> pos;
 
   // Row-major [n][width] buffers.

@@ -24,6 +24,9 @@ struct model::files {
 model::model() = default;
 model::~model() = default;
 
+std::vector<const gguf::file*> model::gguf_files() const { return files_->all; }
+const gguf::file& model::gguf_metadata() const { return *files_->meta; }
+
 namespace {
 
 result<std::unique_ptr<model::files>> open_files(const std::vector<std::string>& paths);

@@ -52,6 +52,21 @@ int layer_of(std::string_view name) {
   return v;
 }
 
+std::string gpu_unsupported_reason(std::string_view arch, tensor_type kv_type) {
+  if (arch != "qwen2" && arch != "llama" && arch != "qwen3")
+    return "architecture " + std::string(arch) + " runs on the CPU only (no GPU kernels for it yet)";
+  if (kv_type != tensor_type::f16 && kv_type != tensor_type::f32)
+    return "a " + std::string(type_info(kv_type).name) + " KV cache stays on the CPU (GPU caches are F16 or F32)";
+  return {};
+}
+
+std::vector<tensor_size> tensor_sizes(std::span<const gguf::file* const> shards) {
+  std::vector<tensor_size> out;
+  for (const gguf::file* f : shards)
+    for (const auto& t : f->tensors()) out.push_back({std::string(t.name), t.size});
+  return out;
+}
+
 std::vector<tensor_size> tensor_sizes(const gguf::model_files& m) {
   std::vector<tensor_size> out;
   for (const auto& shard : m.shards())
@@ -93,7 +108,10 @@ result<memory_plan> make_plan(const gguf::model_params& p, std::span<const tenso
   }
   for (uint32_t il = 0; il < p.n_layer; ++il) plan.kv_bytes += kv_layer_bytes(p, r, il);
 
-  const uint32_t want = r.n_gpu_layers < 0 ? p.n_layer : static_cast<uint32_t>(r.n_gpu_layers);
+  const std::string why_not = gpus.empty() ? std::string() : gpu_unsupported_reason(p.arch, r.kv_type);
+  if (!why_not.empty() && r.n_gpu_layers > 0) return invalid_argument("plan: " + why_not + "; use 0 GPU layers");
+  plan.note = why_not;
+  const uint32_t want = !why_not.empty() ? 0 : r.n_gpu_layers < 0 ? p.n_layer : static_cast<uint32_t>(r.n_gpu_layers);
   uint32_t next = 0;
   for (const auto& g : gpus) {
     if (next == want) break;
@@ -161,9 +179,10 @@ std::string memory_plan::to_json() const {
   };
   for (const auto& g : gpus) add(g);
   add(cpu);
-  return nlohmann::json{{"n_layer", n_layer}, {"n_gpu_layers", n_gpu_layers}, {"weight_bytes", weight_bytes},
-                        {"kv_bytes", kv_bytes}, {"devices", devs}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  nlohmann::json j{{"n_layer", n_layer}, {"n_gpu_layers", n_gpu_layers}, {"weight_bytes", weight_bytes},
+                   {"kv_bytes", kv_bytes}, {"devices", devs}};
+  if (!note.empty()) j["note"] = note;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string memory_plan::to_text() const {
@@ -182,6 +201,7 @@ std::string memory_plan::to_text() const {
   };
   for (const auto& g : gpus) row(g);
   row(cpu);
+  if (!note.empty()) out += "note: " + note + "\n";
   return out;
 }
 

@@ -71,6 +71,15 @@ status probs_from(const json& j, const char* key, std::vector<token_probs>& out)
   return {};
 }
 
+json devices_json(const std::vector<device_load>& v) {
+  json a = json::array();
+  for (const auto& d : v) {
+    a.push_back({{"backend", d.backend}, {"index", d.index}, {"name", d.name}, {"first_layer", d.first_layer},
+                 {"n_layers", d.n_layers}, {"output", d.output}, {"bytes", d.bytes}});
+  }
+  return a;
+}
+
 template <typename T>
 json optional_json(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
@@ -121,7 +130,8 @@ json to_json(const load_info& r) {
           {"weights_bytes", r.weights_bytes}, {"kv_bytes", r.kv_bytes},
           {"scratch_bytes", r.scratch_bytes}, {"vram_bytes", r.vram_bytes},
           {"load_ms", r.load_ms},           {"has_chat_template", r.has_chat_template},
-          {"thinking", r.thinking}};
+          {"thinking", r.thinking},         {"n_gpu_layers", r.n_gpu_layers},
+          {"devices", devices_json(r.devices)}};
 }
 
 result<load_info> load_info_from_json(const json& j) {
@@ -148,6 +158,23 @@ result<load_info> load_info_from_json(const json& j) {
   r.number("load_ms", i.load_ms);
   r.boolean("has_chat_template", i.has_chat_template);
   r.boolean("thinking", i.thinking);
+  r.integer("n_gpu_layers", i.n_gpu_layers);
+  if (const json* d = r.raw("devices"); d != nullptr && !d->is_null()) {
+    if (!d->is_array()) return invalid_argument("load_info: field 'devices' must be an array");
+    for (const json& e : *d) {
+      device_load x;
+      field_reader dr(e, "load_info.devices[]");
+      dr.str("backend", x.backend);
+      dr.integer("index", x.index);
+      dr.str("name", x.name);
+      dr.integer("first_layer", x.first_layer);
+      dr.integer("n_layers", x.n_layers);
+      dr.boolean("output", x.output);
+      dr.integer("bytes", x.bytes);
+      if (!dr.ok()) return dr.error();
+      i.devices.push_back(std::move(x));
+    }
+  }
   if (!r.ok()) return r.error();
   return i;
 }

@@ -296,7 +296,7 @@ void forward_deepseek2(const model& m, forward_state& fs) {
   const model_hparams& hp = m.hparams();
   const dims d = dims_of(hp);
   deepseek2_scratch& s = deepseek2_thread_scratch();
-  for (uint32_t il = 0; il < hp.n_layer; ++il) {
+  for (uint32_t il = fs.layer_begin; il < fs.layer_end; ++il) {
     const layer_weights& l = m.w().layers[il];
     const int i = static_cast<int>(il);
     norm_rows(fs.x.data(), l.attn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);

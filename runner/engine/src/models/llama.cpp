@@ -21,7 +21,7 @@ status bind_llama(const tensor_source& src, const model_hparams& hp, weights& w)
 
 void forward_llama(const model& m, forward_state& fs) {
   const model_hparams& hp = m.hparams();
-  for (uint32_t il = 0; il < hp.n_layer; ++il) {
+  for (uint32_t il = fs.layer_begin; il < fs.layer_end; ++il) {
     const layer_weights& l = m.w().layers[il];
     norm_rows(fs.x.data(), l.attn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);
     linear_many(fs, {&l.wq, &l.wk, &l.wv}, fs.xn.data(), fs.n, {fs.q.data(), fs.k.data(), fs.v.data()});

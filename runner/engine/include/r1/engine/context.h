@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "r1/base/status.h"
@@ -26,7 +27,32 @@
 #include "r1/engine/model.h"
 #include "r1/kernels/thread_pool.h"
 
+namespace r1::kernels {
+class device;
+}
+
 namespace r1::engine {
+
+class device_layers;
+
+// Layers [first_layer, first_layer + n_layers) run on `device` (borrowed from a
+// kernels::backend_registry that outlives the context): weights uploaded at create(), a device
+// KV cache and scratch. Only dense architectures (qwen2, llama, qwen3) with an F16/F32 cache.
+struct gpu_offload {
+  kernels::device* device = nullptr;
+  uint32_t first_layer = 0, n_layers = 0;
+  bool output = false;  // the output norm and head too (the share must end at the last layer)
+};
+
+// What one GPU share really holds after create(): bytes of its buffers (weights, KV, scratch).
+struct device_usage {
+  std::string backend;
+  int index = 0;
+  std::string name;
+  uint32_t first_layer = 0, n_layers = 0;
+  bool output = false;
+  uint64_t bytes = 0;
+};
 
 struct context_params {
   int32_t n_ctx = 4096;                    // positions per slot (0: the model's trained length)
@@ -34,6 +60,7 @@ struct context_params {
   tensor_type kv_type = tensor_type::f16;  // f16, f32 or q8_0
   int n_threads = 0;                       // 0: physical cores
   int32_t n_batch = 512;                   // tokens per forward pass
+  std::vector<gpu_offload> gpus;           // in layer order; empty: everything on the CPU
 };
 
 enum class logits_mode {
@@ -60,17 +87,22 @@ class context {
   const context_params& params() const { return p_; }
   int n_threads() const;
   uint64_t scratch_bytes() const;
+  // One entry per GPU share (empty on the CPU); host_kv_bytes() is the KV cache of CPU layers.
+  std::vector<device_usage> devices() const;
+  uint64_t host_kv_bytes() const;
 
  private:
   context(const model& m, const context_params& p);
   status run(int seq, std::span<const int32_t> tokens, int32_t pos, logits_mode mode, std::vector<float>* logits,
              std::vector<float>* hidden);
-  void run_batch(std::span<const int32_t> tokens, int32_t pos, int seq);
+  // Leaves the residual of the batch in the forward state, or on the output GPU (*on_device).
+  status run_batch(std::span<const int32_t> tokens, int32_t pos, int seq, bool keep_on_device, bool* on_device);
 
   const model& m_;
   context_params p_;
   std::unique_ptr<kv_cache> kv_;
   std::unique_ptr<kernels::thread_pool> pool_;
+  std::unique_ptr<device_layers> dev_;
   struct state;
   std::unique_ptr<state> st_;
 };

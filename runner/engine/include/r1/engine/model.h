@@ -29,6 +29,10 @@
 #include "r1/engine/tokenizer.h"
 #include "r1/kernels/ops.h"
 
+namespace r1::gguf {
+class file;
+}
+
 namespace r1::engine {
 
 // The numbers the forward pass needs, resolved as llama.cpp resolves them.
@@ -94,6 +98,10 @@ class model {
   const tokenizer& tok() const { return *tok_; }
   const engine::weights& w() const { return *w_; }
   const engine::architecture& arch() const { return *arch_; }
+  // The open GGUF file(s), owned by the model: every shard, and the one holding the metadata
+  // (what the memory planner reads).
+  std::vector<const gguf::file*> gguf_files() const;
+  const gguf::file& gguf_metadata() const;
 
   struct files;  // opaque: the open GGUF file(s)
 

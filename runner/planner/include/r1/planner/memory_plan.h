@@ -8,10 +8,13 @@
 // norm go to the last GPU when every layer is offloaded and they fit.
 //
 // Pure arithmetic over metadata: no GPU library, so the daemon can call it.
-// Errors: invalid_argument for a bad request; resource_exhausted, with the
-// sizes in the message, when the model cannot be placed: the request demands
-// more GPU layers than fit (never a silent CPU fallback), or the CPU share does
-// not fit the host memory given.
+// Only the dense architectures (qwen2, llama, qwen3) with an F16/F32 KV cache
+// have GPU kernels: for others (deepseek2) or a Q8_0 cache, n_gpu_layers = -1
+// plans everything on the CPU and says why in `note`; n > 0 is refused.
+// Errors: invalid_argument for a bad request or GPU layers for a model that
+// cannot have them; resource_exhausted, with the sizes in the message, when the
+// model cannot be placed: the request demands more GPU layers than fit (never a
+// silent CPU fallback), or the CPU share does not fit the host memory given.
 // Thread safety: pure functions; plain values.
 #pragma once
 
@@ -69,8 +72,9 @@ struct memory_plan {
   uint64_t kv_bytes = 0;       // whole KV cache
   std::vector<device_share> gpus;  // one per GPU that got layers (in device order)
   device_share cpu;                // what stays on the host
+  std::string note;                // why layers stay on the CPU when GPUs were offered (may be empty)
   bool fully_offloaded() const { return n_gpu_layers == n_layer && (gpus.empty() ? false : gpus.back().output); }
-  // {"n_layer","n_gpu_layers","weight_bytes","kv_bytes","devices":[{backend,index,name,first_layer,
+  // {"n_layer","n_gpu_layers","weight_bytes","kv_bytes","note"?,"devices":[{backend,index,name,first_layer,
   //   n_layers,output,weight_bytes,kv_bytes,scratch_bytes,total_bytes}...]} (CPU last).
   std::string to_json() const;
   // Human-readable table for `r1 show --plan`.
@@ -79,6 +83,10 @@ struct memory_plan {
 
 // Sizes of every tensor of the model (all shards).
 std::vector<tensor_size> tensor_sizes(const gguf::model_files& m);
+std::vector<tensor_size> tensor_sizes(std::span<const gguf::file* const> shards);
+
+// Empty when layers of this model can run on a GPU with this KV cache type, else the reason.
+std::string gpu_unsupported_reason(std::string_view architecture, tensor_type kv_type);
 
 // Layer index of a "blk.N.*" tensor name; -1 for non-layer tensors.
 int layer_of(std::string_view tensor_name);

@@ -40,6 +40,15 @@ json to_json(const health_response& r);
 result<health_response> health_from_json(const json& j);
 
 // ---- /info: what the runner loaded and what it costs
+// One GPU holding layers: what the runner really allocated there.
+struct device_load {
+  std::string backend;   // "vulkan", "cuda"
+  int index = 0;
+  std::string name;
+  uint32_t first_layer = 0, n_layers = 0;
+  bool output = false;   // output norm + head there
+  uint64_t bytes = 0;    // weights + KV cache + scratch buffers
+};
 struct load_info {
   std::string architecture;       // "qwen2", "llama", "qwen3", "deepseek2"
   std::string model_name;         // general.name
@@ -58,7 +67,9 @@ struct load_info {
   uint64_t weights_bytes = 0;     // mmapped weight bytes
   uint64_t kv_bytes = 0;
   uint64_t scratch_bytes = 0;
-  uint64_t vram_bytes = 0;        // bytes placed on a GPU (0 on CPU)
+  uint64_t vram_bytes = 0;        // bytes placed on GPUs (sum of devices[].bytes; 0 on CPU)
+  uint32_t n_gpu_layers = 0;      // layers running on GPUs
+  std::vector<device_load> devices;  // GPUs holding layers, in layer order (empty on CPU)
   double load_ms = 0;
   bool has_chat_template = false;
   bool thinking = false;          // the template opens a <think> block
