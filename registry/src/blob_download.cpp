@@ -502,11 +502,12 @@ void downloader::start_worker() {
 // One stream first; every interval, if throughput grew by a fifth since the
 // last worker was added, add another (up to max_parallel_parts). When an added
 // worker did not help (loopback, a saturated link or CPU) it retires after its
-// current part, and no more are tried.
+// current part, and no more are tried, except as help: when throughput falls
+// below half the best seen, one more worker comes and splits the largest part.
 void downloader::adapt_parallelism(uint64_t completed) {
   constexpr auto interval = std::chrono::milliseconds(400);
   const auto now = clock_type::now();
-  if (!growing_ || now - probe_start_ < interval) return;
+  if (now - probe_start_ < interval) return;
   const double rate = static_cast<double>(completed - probe_bytes_) / std::chrono::duration<double>(now - probe_start_).count();
   probe_start_ = now;
   probe_bytes_ = completed;
@@ -521,27 +522,34 @@ void downloader::adapt_parallelism(uint64_t completed) {
     running = running_workers_;
     for (const auto& p : parts_) left += p->remaining();
   }
-  if (best_rate_ > 0 && rate < best_rate_ * 1.2) {  // the last worker added did not pay off
-    R1_LOG(debug, "registry") << "blob " << target_.blob.digest.substr(7, 12) << ": " << running << " streams give "
+  const uint64_t min_split = std::max<uint64_t>(uint64_t{1} << 20, o_.min_part_bytes / 4);
+  const bool room = running < max_workers_ && left >= 2 * min_split;
+  const std::string blob = target_.blob.digest.substr(7, 12);
+  if (!growing_) {
+    if (!room || rate >= best_rate_ / 2) return;
+    R1_LOG(debug, "registry") << "blob " << blob << ": " << static_cast<uint64_t>(rate) / (1 << 20)
+                              << " MiB/s is below half the best; adding a stream to split the slow part";
+  } else if (best_rate_ > 0 && rate < best_rate_ * 1.2) {  // the last worker added did not pay off
+    R1_LOG(debug, "registry") << "blob " << blob << ": " << running << " streams give "
                               << static_cast<uint64_t>(rate) / (1 << 20) << " MiB/s, not more than "
                               << static_cast<uint64_t>(best_rate_) / (1 << 20) << " MiB/s; one retires";
     growing_ = false;
     std::lock_guard<std::mutex> lock(mu_);
     if (wanted_workers_ > 1) --wanted_workers_;
     return;
-  }
-  best_rate_ = std::max(best_rate_, rate);
-  const uint64_t min_split = std::max<uint64_t>(uint64_t{1} << 20, o_.min_part_bytes / 4);
-  if (running >= max_workers_ || left < 2 * min_split) {  // nothing more to gain
-    growing_ = false;
-    return;
+  } else {
+    best_rate_ = std::max(best_rate_, rate);
+    if (!room) {  // nothing more to gain
+      growing_ = false;
+      return;
+    }
+    R1_LOG(debug, "registry") << "blob " << blob << ": " << running << " streams at "
+                              << static_cast<uint64_t>(rate) / (1 << 20) << " MiB/s; adding one";
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
     wanted_workers_ = running + 1;
   }
-  R1_LOG(debug, "registry") << "blob " << target_.blob.digest.substr(7, 12) << ": " << running << " streams at "
-                            << static_cast<uint64_t>(rate) / (1 << 20) << " MiB/s; adding one";
   start_worker();
 }
 
