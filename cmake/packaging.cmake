@@ -63,16 +63,17 @@ set(CPACK_PACKAGE_CONTACT ${R1_PACKAGE_MAINTAINER})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "local model manager for DeepSeek-R1 and its distilled models")
+# CPack writes the summary as the synopsis, indents each line below and turns an
+# empty line into the " ." paragraph break.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "local model manager for DeepSeek-R1 and its distilled models
- r1 pulls quantized GGUF models from Ollama's registry, any OCI registry or
- Hugging Face, verifies and stores them, and serves them through an
- Ollama-compatible (/api) and OpenAI-compatible (/v1) HTTP API, with R1's
- reasoning returned apart from the answer.
- .
- This package holds the command line client (r1), the daemon (r1d), the CPU
- inference runner (r1-runner) and a hardened systemd service that runs r1d as
- the system user r1 with its models in /var/lib/r1/models.")
+    "r1 pulls quantized GGUF models from Ollama's registry, any OCI registry or
+Hugging Face, verifies and stores them, and serves them through an
+Ollama-compatible (/api) and OpenAI-compatible (/v1) HTTP API, with R1's
+reasoning returned apart from the answer.
+
+This package holds the command line client (r1), the daemon (r1d), the CPU
+inference runner (r1-runner) and a hardened systemd service that runs r1d as
+the system user r1 with its models in /var/lib/r1/models.")
 set(CPACK_DEBIAN_PACKAGE_NAME r1)
 set(CPACK_DEBIAN_PACKAGE_RELEASE ${R1_PACKAGE_RELEASE})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
