@@ -88,15 +88,19 @@ uint64_t parameter_count(const model_files& m) {
   return n;
 }
 
-uint64_t kv_bytes_per_token(const model_params& p, tensor_type k_type, tensor_type v_type) {
-  const tensor_type_info& k = type_info(k_type);
-  const tensor_type_info& v = type_info(v_type);
-  auto bytes = [](const tensor_type_info& t, uint64_t n) {
-    return (n + t.block_elems - 1) / t.block_elems * t.block_bytes;
+uint64_t kv_bytes_per_token_layer(const model_params& p, uint32_t il, tensor_type k_type, tensor_type v_type) {
+  auto bytes = [](tensor_type t, uint64_t n) {
+    const tensor_type_info& info = type_info(t);
+    return (n + info.block_elems - 1) / info.block_elems * info.block_bytes;
   };
+  // MLA-split files cache one latent row per token, [c | k_pe]; V is c, read from inside it.
+  if (p.is_mla()) return bytes(k_type, p.n_embd_k_gqa(il));
+  return bytes(k_type, p.n_embd_k_gqa(il)) + bytes(v_type, p.n_embd_v_gqa(il));
+}
+
+uint64_t kv_bytes_per_token(const model_params& p, tensor_type k_type, tensor_type v_type) {
   uint64_t total = 0;
-  for (uint32_t il = 0; il < p.n_layer; ++il)
-    total += bytes(k, p.n_embd_k_gqa(il)) + bytes(v, p.n_embd_v_gqa(il));
+  for (uint32_t il = 0; il < p.n_layer; ++il) total += kv_bytes_per_token_layer(p, il, k_type, v_type);
   return total;
 }
 

@@ -5,25 +5,30 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "plan_internal.h"
 #include "r1/gguf/file.h"
 
 namespace r1::planner {
 
-namespace {
-
-constexpr uint64_t k_mib = 1ull << 20;
+namespace detail {
 
 std::string mib(uint64_t bytes) {
   char b[32];
-  std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / k_mib);
+  std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(bytes) / (1ull << 20));
   return b;
 }
 
 uint64_t kv_layer_bytes(const gguf::model_params& p, const plan_request& r, uint32_t il) {
   const uint64_t positions = static_cast<uint64_t>(r.n_ctx) * r.n_parallel;
-  return positions * (row_bytes(type_info(r.kv_type), p.n_embd_k_gqa(il)) +
-                      row_bytes(type_info(r.kv_type), p.n_embd_v_gqa(il)));
+  return positions * gguf::kv_bytes_per_token_layer(p, il, r.kv_type, r.kv_type);
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::kv_layer_bytes;
+using detail::mib;
 
 status check_request(const gguf::model_params& p, const plan_request& r) {
   if (r.n_ctx == 0 || r.n_parallel == 0 || r.n_batch == 0) return invalid_argument("plan: n_ctx, n_parallel and n_batch must be positive");
@@ -108,10 +113,12 @@ result<memory_plan> make_plan(const gguf::model_params& p, std::span<const tenso
   }
   for (uint32_t il = 0; il < p.n_layer; ++il) plan.kv_bytes += kv_layer_bytes(p, r, il);
 
-  const std::string why_not = gpus.empty() ? std::string() : gpu_unsupported_reason(p.arch, r.kv_type);
+  const std::string why_not =
+      gpus.empty() || r.assume_gpu_kernels ? std::string() : gpu_unsupported_reason(p.arch, r.kv_type);
   if (!why_not.empty() && r.n_gpu_layers > 0) return invalid_argument("plan: " + why_not + "; use 0 GPU layers");
   plan.note = why_not;
   const uint32_t want = !why_not.empty() ? 0 : r.n_gpu_layers < 0 ? p.n_layer : static_cast<uint32_t>(r.n_gpu_layers);
+  if (detail::has_routed_experts(tensors)) return detail::make_moe_plan(p, tensors, r, gpus, want, plan.note);
   uint32_t next = 0;
   for (const auto& g : gpus) {
     if (next == want) break;
@@ -176,12 +183,17 @@ std::string memory_plan::to_json() const {
     devs.push_back({{"backend", s.backend}, {"index", s.index}, {"name", s.name}, {"first_layer", s.first_layer},
                     {"n_layers", s.n_layers}, {"output", s.output}, {"weight_bytes", s.weight_bytes},
                     {"kv_bytes", s.kv_bytes}, {"scratch_bytes", s.scratch_bytes}, {"total_bytes", s.total()}});
+    if (!moe_layers.empty()) {
+      devs.back()["expert_bytes"] = s.expert_bytes;
+      devs.back()["n_expert_layers"] = s.n_expert_layers;
+    }
   };
   for (const auto& g : gpus) add(g);
   add(cpu);
   nlohmann::json j{{"n_layer", n_layer}, {"n_gpu_layers", n_gpu_layers}, {"weight_bytes", weight_bytes},
                    {"kv_bytes", kv_bytes}, {"devices", devs}};
   if (!note.empty()) j["note"] = note;
+  if (!moe_layers.empty()) j["moe"] = detail::moe_json(*this);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -202,6 +214,7 @@ std::string memory_plan::to_text() const {
   for (const auto& g : gpus) row(g);
   row(cpu);
   if (!note.empty()) out += "note: " + note + "\n";
+  if (!moe_layers.empty()) detail::moe_to_text(*this, &out);
   return out;
 }
 

@@ -122,7 +122,8 @@ TEST(GgufParams, DeepSeekR1BothGenerations) {
   EXPECT_EQ(p->n_ctx_orig_yarn, 4096u);
   EXPECT_FLOAT_EQ(p->yarn_log_multiplier, 1.0f);  // 0.1 in the file, divided by 0.1 on load
   EXPECT_EQ(p->effective_ext_factor(), 1.0f);
-  EXPECT_EQ(kv_bytes_per_token(*p), 61u * (576 + 512) * 2);  // about 133 KB
+  // One latent row [c | k_pe] per token and layer; V is read from inside it (70,272 bytes).
+  EXPECT_EQ(kv_bytes_per_token(*p), 61u * 576 * 2);
   // DeepSeek-R1 has 671B parameters (the converter drops the MTP layer).
   double billions = static_cast<double>(param_count(*p, false)) / 1e9;
   EXPECT_NEAR(billions, 671.0, 1.0);

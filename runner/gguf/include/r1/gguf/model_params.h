@@ -130,7 +130,14 @@ uint64_t weight_bytes(const model_files& m);     // sum of all tensor sizes
 uint64_t parameter_count(const model_files& m);  // sum of all tensor element counts
 // Bytes of K and V cache per token over all layers, for the given cache types
 // (F16 by default in llama.cpp). Quantized types count whole blocks per row.
+// MLA-split deepseek2 files (attn_k_b/attn_v_b, is_mla()) cache one latent row
+// of kv_lora_rank + rope dims per token and layer (V is read from inside it, so
+// v_type is unused): R1 at F16 is 576 x 2 x 61 = 70,272 bytes. Older files with
+// attn_kv_b cache full per-head K and V (R1: 4,997,120 bytes).
 uint64_t kv_bytes_per_token(const model_params& p, tensor_type k_type = tensor_type::f16,
                             tensor_type v_type = tensor_type::f16);
+// The same for one layer.
+uint64_t kv_bytes_per_token_layer(const model_params& p, uint32_t il, tensor_type k_type = tensor_type::f16,
+                                  tensor_type v_type = tensor_type::f16);
 
 }  // namespace r1::gguf

@@ -38,6 +38,9 @@ struct plan_request {
   uint32_t n_batch = 512;     // tokens per forward pass (prompt chunks): sizes the scratch
   int n_gpu_layers = -1;      // -1: as many as fit; 0: CPU only; n: exactly n (refused if they do not fit)
   uint64_t host_free = 0;     // bytes of host memory available (0: not checked)
+  // Plan GPU placement even for an architecture or cache type this build has no
+  // GPU kernels for (what-if plans: `r1 show --plan`, sizing a machine, tests).
+  bool assume_gpu_kernels = false;
 };
 
 // A GPU as `r1-runner --list-devices` reports it.
@@ -62,7 +65,21 @@ struct device_share {
   uint32_t first_layer = 0, n_layers = 0;
   bool output = false;  // holds output.weight + output_norm
   uint64_t weight_bytes = 0, kv_bytes = 0, scratch_bytes = 0;
+  // MoE: routed-expert bytes included in weight_bytes, and of how many layers.
+  uint64_t expert_bytes = 0;
+  uint32_t n_expert_layers = 0;
   uint64_t total() const { return weight_bytes + kv_bytes + scratch_bytes; }
+};
+
+// MoE models (tensors named blk.N.ffn_{gate,up,down}_exps): where one layer's
+// two parts go. "dense" is everything else of the layer (attention, norms,
+// router, shared experts, the dense FFN of leading dense layers) plus its KV
+// cache; "experts" the routed experts. Devices are "cuda:0", "vulkan:1", "cpu";
+// experts_device is empty for a layer without routed experts.
+struct moe_layer {
+  uint32_t layer = 0;
+  std::string dense_device, experts_device;
+  uint64_t dense_bytes = 0, expert_bytes = 0;  // weights (dense_bytes without KV)
 };
 
 struct memory_plan {
@@ -73,9 +90,19 @@ struct memory_plan {
   std::vector<device_share> gpus;  // one per GPU that got layers (in device order)
   device_share cpu;                // what stays on the host
   std::string note;                // why layers stay on the CPU when GPUs were offered (may be empty)
+  // MoE plans (llama.cpp's "-ot exps=CPU" policy): the attention, shared experts and
+  // KV of every layer go to the GPUs first (n_gpu_layers counts these), then the
+  // output head, then routed experts layer by layer while they fit; the rest
+  // stays on the CPU. Empty moe_layers for dense models.
+  std::vector<moe_layer> moe_layers;
+  uint64_t expert_bytes = 0;                 // routed experts, whole model
+  std::string moe_policy;                    // what was placed where and why, one sentence
+  std::vector<std::string> tensor_overrides; // llama.cpp -ot form: "blk\.(3|4)\.ffn_.*_exps\.=CPU"
   bool fully_offloaded() const { return n_gpu_layers == n_layer && (gpus.empty() ? false : gpus.back().output); }
   // {"n_layer","n_gpu_layers","weight_bytes","kv_bytes","note"?,"devices":[{backend,index,name,first_layer,
-  //   n_layers,output,weight_bytes,kv_bytes,scratch_bytes,total_bytes}...]} (CPU last).
+  //   n_layers,output,weight_bytes,kv_bytes,scratch_bytes,total_bytes,expert_bytes?,n_expert_layers?}...]}
+  // (CPU last); MoE plans add "moe":{"expert_bytes","policy","tensor_overrides":[..],
+  //   "layers":[{"layer","dense","experts","dense_bytes","expert_bytes"}...]}.
   std::string to_json() const;
   // Human-readable table for `r1 show --plan`.
   std::string to_text() const;
