@@ -68,7 +68,8 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   std::string model, dst, file = "Modelfile", quantize, part, filter, path;
   std::vector<std::string> models;
   bool insecure = false, verbose = false;
-  bool show_license = false, show_modelfile = false, show_parameters = false, show_template = false, show_system = false;
+  bool show_license = false, show_modelfile = false, show_parameters = false, show_template = false, show_system = false,
+       show_plan = false;
   auto* pull = app.add_subcommand("pull", "Pull a model from a registry");
   pull->add_option("model", model)->required();
   pull->add_flag("--insecure", insecure, "allow plain http");
@@ -101,6 +102,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   show->add_flag("--parameters", show_parameters);
   show->add_flag("--template", show_template);
   show->add_flag("--system", show_system);
+  show->add_flag("--plan", show_plan, "Where the model's layers would go (GPUs, CPU) and the memory of each");
   show->add_flag("-v,--verbose", verbose);
   auto* rm = app.add_subcommand("rm", "Remove models");
   rm->add_option("models", models)->required();
@@ -151,7 +153,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   if (keys_revoke->parsed()) return report(cmd_keys_revoke(s, key_id), stderr);
   if (show->parsed()) {
     part = show_license ? "license" : show_modelfile ? "modelfile" : show_parameters ? "parameters"
-         : show_template ? "template" : show_system ? "system" : "";
+         : show_template ? "template" : show_system ? "system" : show_plan ? "plan" : "";
     return report(cmd_show(s, model, part, verbose), stderr);
   }
   if (rm->parsed()) return report(cmd_rm(s, models), stderr);

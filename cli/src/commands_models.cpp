@@ -70,7 +70,16 @@ status cmd_ps(session& s, bool verbose) {
 }
 
 status cmd_show(session& s, const std::string& model, const std::string& part, bool verbose) {
-  R1_ASSIGN_OR_RETURN(json info, s.client->post("/api/show", json{{"model", model}, {"verbose", verbose}}));
+  json req{{"model", model}, {"verbose", verbose}};
+  if (part == "plan") req["plan"] = true;
+  R1_ASSIGN_OR_RETURN(json info, s.client->post("/api/show", req));
+  if (part == "plan") {
+    const json plan = info.contains("plan") && info["plan"].is_object() ? info["plan"] : json::object();
+    if (plan.contains("error") && plan["error"].is_string()) return resource_exhausted(plan["error"].get<std::string>());
+    if (!plan.contains("text") || !plan["text"].is_string()) return internal_error("the daemon sent no plan");
+    std::fputs(plan["text"].get<std::string>().c_str(), s.out);
+    return {};
+  }
   if (!part.empty()) {
     std::string text = info.value(part, "");
     std::fputs(text.c_str(), s.out);

@@ -23,6 +23,9 @@ std::vector<option_spec> daemon_option_specs() {
       {"memory_budget", "R1_MEMORY_BUDGET", "0", "memory for loaded models, e.g. 24GiB (0: 90% of physical memory)"},
       {"kv_cache_type", "R1_KV_CACHE_TYPE", "f16", "KV cache element type: f16, f32 or q8_0"},
       {"threads", "R1_THREADS", "0", "compute threads per runner (0: the runner decides)"},
+      {"no_gpu", "R1_NO_GPU", "false", "never offload layers to a GPU"},
+      {"gpu_memory_limit", "R1_GPU_MEMORY_LIMIT", "0",
+       "bytes of each GPU a runner's memory plan may use, e.g. 2GiB (test/debug knob; 0: what the device reports)"},
       {"runner", "R1_RUNNER", "", "path of the r1-runner executable (default: next to r1d)"},
       {"load_timeout", "R1_LOAD_TIMEOUT", "5m", "give up on a model load that is not ready after this long"},
       {"api_keys", "R1_API_KEYS", "", "comma-separated inference API keys (Authorization: Bearer)"},
@@ -166,6 +169,12 @@ result<daemon_settings> settings_from_config(const config& cfg, const std::strin
   auto np = cfg.get_bool("noprune");
   if (!np.ok()) return bad("noprune", "must be true or false");
   s.noprune = *np;
+  auto ng = cfg.get_bool("no_gpu");
+  if (!ng.ok()) return bad("no_gpu", "must be true or false");
+  s.no_gpu = *ng;
+  auto gl = parse_byte_size(cfg.get("gpu_memory_limit"));
+  if (!gl.ok()) return bad("gpu_memory_limit", "'" + cfg.get("gpu_memory_limit") + "' is not a size like 2GiB");
+  s.gpu_memory_limit = *gl;
   R1_ASSIGN_OR_RETURN(s.http_threads, int_in(cfg, "http_threads", 4, 4096));
   R1_RETURN_IF_ERROR(service_settings(cfg, &s));
   return s;

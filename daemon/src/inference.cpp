@@ -42,6 +42,8 @@ result<std::unique_ptr<lease>> acquire_runner(daemon_context& ctx, const model_e
   spec.num_ctx = ctx_len;
   spec.parallel = m.gguf && m.gguf->embedding ? 1 : ctx.settings.num_parallel;
   spec.threads = opts.num_thread > 0 ? opts.num_thread : ctx.settings.threads;
+  spec.num_gpu = opts.num_gpu;
+  spec.main_gpu = opts.main_gpu;
   spec.estimated_bytes = model_catalog::estimate_bytes(m, spec.num_ctx, spec.parallel, ctx.settings.kv_cache_type);
   spec.weights_bytes = m.gguf ? m.gguf->weight_bytes : 0;
   auto l = ctx.sched->acquire(spec, keep_alive, nullptr);

@@ -1,5 +1,6 @@
 // Model management routes that need no transfer: /, /api/version, /api/info, /api/tags,
 // /api/show, /api/copy, /api/delete, /api/ps.
+#include "gpu_plan.h"
 #include "inference.h"
 #include "r1/api/modelfile.h"
 #include "r1/api/options.h"
@@ -21,6 +22,22 @@ json tag_object(const model_entry& m) {
           {"digest", m.digest.size() > 7 ? m.digest.substr(7) : m.digest},
           {"details", details},
           {"capabilities", m.capabilities()}};
+}
+
+// What a load of `m` with its own parameters would ask a runner for.
+plan_settings plan_settings_for(const daemon_settings& s, const model_entry& m) {
+  api::model_options o;
+  (void)api::apply_options(m.params, &o, nullptr, true);  // the params layer was validated at create
+  plan_settings p;
+  p.runner_path = s.runner_path;
+  p.n_ctx = static_cast<uint32_t>(o.num_ctx > 0 ? o.num_ctx : s.context_length);
+  p.n_parallel = static_cast<uint32_t>(s.num_parallel);
+  p.kv_type = s.kv_cache_type;
+  p.num_gpu = o.num_gpu;
+  p.main_gpu = o.main_gpu;
+  p.no_gpu = s.no_gpu;
+  p.gpu_memory_limit = s.gpu_memory_limit;
+  return p;
 }
 
 json show_object(const model_entry& m, bool verbose) {
@@ -85,7 +102,16 @@ void add_model_routes(httplib::Server& srv, daemon_context& ctx) {
     if (!q.ok()) return reply_error(res, q.error());
     auto m = resolve_model(ctx, q->model);
     if (!m.ok()) return reply_error(res, m.error());
-    reply_json(res, show_object(*m, q->verbose));
+    json out = show_object(*m, q->verbose);
+    if (auto it = body.find("plan"); it != body.end()) {
+      if (!it->is_boolean()) return reply_error(res, invalid_argument("field 'plan' must be true or false"));
+      if (it->get<bool>()) {
+        auto p = model_plan(*m, plan_settings_for(ctx.settings, *m));
+        if (!p.ok()) return reply_error(res, p.error());
+        out["plan"] = *p;
+      }
+    }
+    reply_json(res, out);
   });
 
   post_json(srv, "/api/copy", ctx, false, [&ctx](const httplib::Request&, httplib::Response& res, const json& body) {

@@ -37,7 +37,7 @@ struct runner_entry {
 
 namespace {
 bool same_load(const load_spec& a, const load_spec& b) {
-  return a.digest == b.digest && a.num_ctx == b.num_ctx && a.parallel == b.parallel && a.threads == b.threads &&
+  return a.digest == b.digest && a.num_ctx == b.num_ctx && a.parallel == b.parallel && a.threads == b.threads && a.num_gpu == b.num_gpu && a.main_gpu == b.main_gpu &&
          a.model_paths == b.model_paths;
 }
 }  // namespace
@@ -226,6 +226,11 @@ status scheduler::load(const entry_ptr& e) {
   rs.parallel = e->spec.parallel;
   rs.threads = e->spec.threads;
   rs.kv_type = opts_.kv_type;
+  if (opts_.no_gpu) rs.extra_args.push_back("--no-gpu");
+  if (e->spec.num_gpu >= 0) rs.extra_args.insert(rs.extra_args.end(), {"--n-gpu-layers", std::to_string(e->spec.num_gpu)});
+  if (e->spec.main_gpu > 0) rs.extra_args.insert(rs.extra_args.end(), {"--main-gpu", std::to_string(e->spec.main_gpu)});
+  if (opts_.gpu_memory_limit > 0)
+    rs.extra_args.insert(rs.extra_args.end(), {"--gpu-memory-limit", std::to_string(opts_.gpu_memory_limit)});
   uint64_t id = e->id;
   auto deadline = clock_type::now() + opts_.load_timeout;
   R1_LOG(info, "scheduler") << "loading " << e->spec.key << " (ctx " << rs.ctx << ", parallel " << rs.parallel

@@ -34,6 +34,8 @@ struct daemon_settings {
   uint64_t memory_budget_bytes = 0;       // 0: 90% of physical memory
   std::string kv_cache_type = "f16";
   int threads = 0;                        // 0: the runner decides
+  bool no_gpu = false;                    // runners never use a GPU
+  uint64_t gpu_memory_limit = 0;          // bytes of each GPU a plan may use (test/debug; 0: all)
   std::string runner_path;                // r1-runner executable
   int64_t load_timeout_ms = 5 * 60 * 1000;
   std::vector<std::string> api_key_hashes;    // sha256 of each inference key

@@ -41,6 +41,8 @@ struct load_spec {
   int num_ctx = 4096;
   int parallel = 1;
   int threads = 0;
+  int num_gpu = -1;                      // layers on GPUs (Ollama's num_gpu): -1 as many as fit, 0 none
+  int main_gpu = 0;                      // > 0: only that GPU
   uint64_t estimated_bytes = 0;          // weights + KV cache at num_ctx x parallel
   uint64_t weights_bytes = 0;
 };
@@ -50,6 +52,8 @@ struct scheduler_options {
   int max_queue = 512;
   uint64_t memory_budget = 8ull << 30;
   std::string kv_type = "f16";
+  bool no_gpu = false;                   // runners get --no-gpu
+  uint64_t gpu_memory_limit = 0;         // runners get --gpu-memory-limit (test/debug knob)
   std::chrono::milliseconds load_timeout{5 * 60 * 1000};
   int64_t default_keep_alive_ms = 5 * 60 * 1000;
   // Metrics hooks (may be empty): each finished load attempt, and each

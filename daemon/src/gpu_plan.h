@@ -1,0 +1,41 @@
+// The memory plan of a model as a runner would make it (/api/show with "plan": true).
+//
+// The GPUs come from `r1-runner --list-devices`, run once per daemon and runner path and
+// cached (the daemon itself links no GPU code). Device choice follows r1-runner's own rule
+// (runner/app/gpu_setup.h): the devices of the first GPU backend that has any, only device
+// main_gpu when main_gpu > 0, no software devices (type "cpu") unless num_gpu asks for a
+// number of layers; no_gpu or num_gpu 0 plans for the CPU only; gpu_memory_limit caps each
+// device's budget (a test/debug knob, as R1_GPU_MEMORY_LIMIT for the runner).
+//
+// Thread safety: model_plan() may be called from any thread (the listing is cached under a
+// mutex). Errors: io_error / corrupt when the model files cannot be read; a plan that cannot be
+// made (more layers than fit) is not an error here: the result holds {"error": message}.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "r1/api/json_util.h"
+#include "r1/base/status.h"
+#include "r1/daemon/model_catalog.h"
+
+namespace r1::daemon {
+
+struct plan_settings {
+  std::string runner_path;
+  uint32_t n_ctx = 4096;
+  uint32_t n_parallel = 1;
+  std::string kv_type = "f16";
+  int num_gpu = -1;
+  int main_gpu = 0;
+  bool no_gpu = false;
+  uint64_t gpu_memory_limit = 0;
+};
+
+// The planner's JSON (memory_plan::to_json) plus "text" (memory_plan::to_text), or {"error"}.
+result<nlohmann::json> model_plan(const model_entry& m, const plan_settings& s);
+
+// The parsed output of `r1-runner --list-devices` (cached after the first success).
+result<nlohmann::json> runner_devices(const std::string& runner_path);
+
+}  // namespace r1::daemon
