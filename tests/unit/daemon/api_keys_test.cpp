@@ -117,7 +117,9 @@ TEST(api_keys, file_round_trips_and_rejects_bad_input) {
   for (const char* b : bad) {
     auto r = d::parse_key_file(b);
     EXPECT_FALSE(r.ok()) << b;
-    if (!r.ok()) EXPECT_EQ(r.error().code(), r1::error_code::corrupt) << b;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code(), r1::error_code::corrupt) << b;
+    }
   }
   auto dup = d::parse_key_file(bad[sizeof bad / sizeof bad[0] - 1]);
   EXPECT_NE(dup.error().message().find("duplicate id"), std::string::npos) << dup.error().message();
