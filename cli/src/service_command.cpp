@@ -49,7 +49,9 @@ daemon_probe probe_daemon(api::client& c) {
   return p;
 }
 
+// "127.0.0.1:11434" as R1_HOST takes it; https and unix:// endpoints in full.
 std::string endpoint_text(const api::endpoint& ep) {
+  if (ep.scheme != "http") return ep.to_string();
   bool v6 = ep.host.find(':') != std::string::npos;
   return (v6 ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(ep.port);
 }
@@ -112,7 +114,8 @@ std::string serve_listen_address(const cli_env& env, const std::vector<std::stri
 
 status check_serve_address(const cli_env& env, const std::string& listen) {
   auto ep = api::parse_endpoint(listen, /*for_connect=*/true);
-  if (!ep.ok()) return {};  // r1d reports a malformed address itself
+  // r1d listens on plain host:port only and reports anything else itself.
+  if (!ep.ok() || ep->scheme != "http") return {};
   api::client_options o;
   o.server = *ep;
   o.api_key = env.api_key;
