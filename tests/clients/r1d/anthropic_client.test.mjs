@@ -2,12 +2,13 @@
 // thinking with a budget, forced tool use (arguments validated with ajv) and the tool_result
 // round trip, count_tokens, and Anthropic-shaped errors.
 import assert from 'node:assert/strict';
-import { npm, startDaemon, createModel, runChecks } from './harness.mjs';
+import { npm, startDaemon, runChecks } from './harness.mjs';
+import { createModelWith } from './tools_helpers.mjs';
 
 const Anthropic = (await import(npm.resolve('@anthropic-ai/sdk'))).default;
 const Ajv = (await import(npm.resolve('ajv'))).default;
-const daemon = await startDaemon(['--context-length', '2048']);
-createModel(daemon, 'demo');
+const daemon = await startDaemon();
+createModelWith(daemon, 'demo', 'PARAMETER num_ctx 2048\n');
 const client = new Anthropic({ baseURL: daemon.host, apiKey: 'sk-local-unused' });
 const ajv = new Ajv({ strict: false });
 const messages = [{ role: 'user', content: 'What is the weather in Paris?' }];

@@ -2,14 +2,14 @@
 // calls whose arguments validate (ajv) against random function schemas, streamed tool-call
 // deltas, tool results sent back, reasoning_effort and think levels with their budgets.
 import assert from 'node:assert/strict';
-import { npm, startDaemon, createModel, runChecks } from './harness.mjs';
-import { rng, object } from './tools_random_schema.mjs';
+import { npm, startDaemon, runChecks } from './harness.mjs';
+import { rng, object, createModelWith } from './tools_helpers.mjs';
 
 const { OpenAI } = await import(npm.resolve('openai'));
 const { Ollama } = await import(npm.resolve('ollama'));
 const Ajv = (await import(npm.resolve('ajv'))).default;
-const daemon = await startDaemon(['--context-length', '2048']);
-createModel(daemon, 'demo');
+const daemon = await startDaemon();
+createModelWith(daemon, 'demo', 'PARAMETER num_ctx 2048\n');
 const client = new OpenAI({ baseURL: daemon.host + '/v1', apiKey: 'unused' });
 const ollama = new Ollama({ host: daemon.host });
 const ajv = new Ajv({ strict: false });

