@@ -102,6 +102,15 @@ echo "package: systemd-analyze verify"
 unit=/lib/systemd/system/r1d.service
 systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
 say "ok: unit verifies"
+if [ -d /run/systemd/system ]; then
+  # systemd runs here: dpkg started the real, sandboxed service. Type=notify means "active"
+  # only after READY=1. It is stopped again so the checks below own the store.
+  check "systemd started r1d.service" systemctl is-active --quiet r1d.service
+  check "the service answers on 127.0.0.1:11434" curl -fsS http://127.0.0.1:11434/api/version -o /dev/null
+  systemctl stop r1d.service
+else
+  say "systemd is not PID 1 here: dpkg started nothing; r1d is started below as the unit would"
+fi
 
 # ---- 4. r1d as ExecStart would run it
 echo "package: r1d as the unit runs it"
