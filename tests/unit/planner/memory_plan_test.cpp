@@ -90,6 +90,31 @@ TEST(memory_plan, big_gpu_takes_every_layer_and_the_head) {
   EXPECT_EQ(plan.gpus[0].weight_bytes + plan.cpu.weight_bytes, plan.weight_bytes);
 }
 
+// A Q8_0 cache (no GPU attention over it) or an architecture without GPU kernels: an automatic
+// layer count plans the CPU and says why; a demanded count is refused, never placed on the CPU.
+TEST(memory_plan, what_has_no_gpu_kernels_stays_on_the_cpu_with_a_note) {
+  auto t = load_tiny(3);
+  const std::vector<device_budget> gpus{{"vulkan", 0, "big", 8ull << 30}};
+  plan_request r;
+  r.kv_type = tensor_type::q8_0;
+  const auto plan = make_plan(t.params, t.sizes, r, gpus).value();
+  EXPECT_EQ(plan.n_gpu_layers, 0u);
+  EXPECT_TRUE(plan.gpus.empty());
+  EXPECT_NE(plan.note.find("Q8_0 KV cache"), std::string::npos) << plan.note;
+  EXPECT_NE(plan.to_text().find("note: "), std::string::npos);
+  EXPECT_NE(plan.to_json().find("\"note\""), std::string::npos);
+  r.n_gpu_layers = 2;
+  EXPECT_EQ(make_plan(t.params, t.sizes, r, gpus).error().code(), error_code::invalid_argument);
+  t.params.arch = "deepseek2";
+  r = {};
+  EXPECT_NE(make_plan(t.params, t.sizes, r, gpus).value().note.find("CPU only"), std::string::npos);
+  EXPECT_TRUE(make_plan(t.params, t.sizes, r, {}).value().note.empty());  // no GPU offered: nothing to explain
+  r.n_gpu_layers = 1;
+  const auto refused = make_plan(t.params, t.sizes, r, gpus);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("deepseek2 runs on the CPU only"), std::string::npos);
+}
+
 TEST(memory_plan, budget_for_exactly_two_layers_gives_two) {
   const auto t = load_tiny(4);
   plan_request r;
