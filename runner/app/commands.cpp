@@ -14,8 +14,8 @@
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
 #include "r1/gguf/file.h"
-#include "r1/kernels/bandwidth.h"
 #include "r1/kernels/backends.h"
+#include "r1/kernels/bandwidth.h"
 #include "r1/kernels/cpu_features.h"
 #include "r1/runner_protocol/messages.h"
 
