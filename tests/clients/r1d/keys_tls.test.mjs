@@ -67,9 +67,9 @@ await runChecks([
     assert.ok(list.keys.some((k) => k.name === 'node-user' && k.scope === 'inference' && k.status === 'active'));
   }],
   ['an expired key is refused', async () => {
-    const brief = keyOf(['--expires', '1s']);
+    const brief = keyOf(['--expires', '3s']);  // expiry has whole-second resolution
     await openai(brief).models.list();
-    await sleep(2100);
+    await sleep(3100);
     await assert.rejects(openai(brief).models.list(), (e) => e instanceof OpenAI.AuthenticationError && /expired/.test(e.message));
   }],
   ['a revoked key is refused', async () => {
@@ -94,7 +94,9 @@ await runChecks([
     makePki(daemon.dir);
     const port = await freePort();
     const out = openSync(path.join(daemon.dir, 'r1d-tls.log'), 'w');
+    // Its own key store (the default, next to the models directory, is the first daemon's): no keys, auth off.
     tlsDaemon = spawn(path.join(binDir, 'r1d'), ['--host', `127.0.0.1:${port}`, '--models', path.join(daemon.dir, 'models-tls'),
+      '--keys-file', path.join(daemon.dir, 'tls-keys.json'),
       '--tls.cert', path.join(daemon.dir, 'server.pem'), '--tls.key', path.join(daemon.dir, 'server.key')],
     { stdio: ['ignore', out, out] });
     for (let i = 0; i < 200 && !readFileSync(path.join(daemon.dir, 'r1d-tls.log'), 'utf8').includes('r1d listening on'); i++) await sleep(50);
