@@ -230,6 +230,9 @@ json to_json(const completion_request& r) {
          {"tools", r.tools},
          {"think", optional_json(r.think)},
          {"constraint", r.constraint},
+         {"tool_choice", r.tool_choice},
+         {"tool_name", r.tool_name},
+         {"reasoning_budget", r.reasoning_budget},
          {"add_special", r.add_special},
          {"parse_special", r.parse_special},
          {"temperature", s.temperature},
@@ -257,9 +260,6 @@ json to_json(const completion_request& r) {
 result<completion_request> completion_request_from_json(const json& j) {
   completion_request c;
   field_reader r(j, "completion");
-         {"tool_choice", r.tool_choice},
-         {"tool_name", r.tool_name},
-         {"reasoning_budget", r.reasoning_budget},
   if (r.has("prompt")) {
     c.prompt.emplace();
     r.str("prompt", *c.prompt);
@@ -289,6 +289,12 @@ result<completion_request> completion_request_from_json(const json& j) {
     if (!k->is_object()) r.fail("constraint", "must be an object with parts");
     else c.constraint = *k;
   }
+  r.str("tool_choice", c.tool_choice);
+  if (c.tool_choice != "auto" && c.tool_choice != "required" && c.tool_choice != "function")
+    r.fail("tool_choice", "must be auto, required or function");
+  r.str("tool_name", c.tool_name);
+  if (c.tool_choice == "function" && c.tool_name.empty()) r.fail("tool_name", "is needed with tool_choice function");
+  r.integer("reasoning_budget", c.reasoning_budget, -1, 1 << 30);
   r.boolean("add_special", c.add_special);
   r.boolean("parse_special", c.parse_special);
   auto& s = c.sampling;
@@ -316,14 +322,9 @@ result<completion_request> completion_request_from_json(const json& j) {
 }
 
 json to_json(const completion_chunk& c) {
-  r.str("tool_choice", c.tool_choice);
-  if (c.tool_choice != "auto" && c.tool_choice != "required" && c.tool_choice != "function")
-    r.fail("tool_choice", "must be auto, required or function");
-  r.str("tool_name", c.tool_name);
-  if (c.tool_choice == "function" && c.tool_name.empty()) r.fail("tool_name", "is needed with tool_choice function");
-  r.integer("reasoning_budget", c.reasoning_budget, -1, 1 << 30);
   json j{{"content", c.content}, {"thinking", c.thinking}, {"tokens", c.tokens}, {"done", c.done}};
   if (!c.probs.empty()) j["probs"] = probs_json(c.probs);
+  if (!c.tool_calls.is_null()) j["tool_calls"] = c.tool_calls;
   if (c.done) {
     j["stop_reason"] = c.stop_reason;
     if (!c.stop_word.empty()) j["stop_word"] = c.stop_word;
@@ -351,8 +352,18 @@ result<completion_chunk> completion_chunk_from_json(const json& j) {
   r.str("stop_word", c.stop_word);
   r.str("error", c.error);
   r.boolean("truncated", c.truncated);
-  if (!c.tool_calls.is_null()) j["tool_calls"] = c.tool_calls;
   r.str("rendered_prompt", c.rendered_prompt);
+  if (auto* t = r.raw("tool_calls"); t != nullptr && !t->is_null()) {
+    if (!t->is_array()) r.fail("tool_calls", "must be an array");
+    else c.tool_calls = *t;
+    for (const auto& call : c.tool_calls) {
+      if (!call.is_object() || !call.contains("id") || !call["id"].is_string() || !call.contains("name") ||
+          !call["name"].is_string() || !call.contains("arguments") || !call["arguments"].is_string()) {
+        r.fail("tool_calls", "entries must be objects with string id, name and arguments");
+        break;
+      }
+    }
+  }
   if (auto* t = r.raw("timings")) {
     field_reader tr(*t, "timings");
     auto& x = c.timings;
@@ -380,19 +391,9 @@ result<tokenize_request> tokenize_request_from_json(const json& j) {
   field_reader r(j, "tokenize");
   r.str("content", t.content);
   r.boolean("add_special", t.add_special);
-  if (auto* t = r.raw("tool_calls"); t != nullptr && !t->is_null()) {
-    if (!t->is_array()) r.fail("tool_calls", "must be an array");
-    else c.tool_calls = *t;
-    for (const auto& call : c.tool_calls) {
-      if (!call.is_object() || !call.contains("id") || !call["id"].is_string() || !call.contains("name") ||
-          !call["name"].is_string() || !call.contains("arguments") || !call["arguments"].is_string()) {
-        r.fail("tool_calls", "entries must be objects with string id, name and arguments");
-        break;
-      }
-    }
-  }
   r.boolean("parse_special", t.parse_special);
   r.boolean("with_pieces", t.with_pieces);
+  r.boolean("rendered", t.rendered);
   if (!r.ok()) return r.error();
   return t;
 }
@@ -420,7 +421,6 @@ result<detokenize_request> detokenize_request_from_json(const json& j) {
 json to_json(const detokenize_response& r) { return {{"content", r.content}}; }
 result<detokenize_response> detokenize_response_from_json(const json& j) {
   detokenize_response d;
-  r.boolean("rendered", t.rendered);
   field_reader r(j, "detokenize response");
   r.str("content", d.content);
   if (!r.ok()) return r.error();

@@ -112,6 +112,15 @@ struct completion_request {
   // Structured output: a constraint spec ({"parts":[{"text":...} | {"schema":...,"strict":bool}]},
   // docs/dev/constrain.md) the answer must match; null: free text. Unsupported schemas are 400.
   json constraint;
+  // Tool calls (messages with tools only): the runner finds calls in the model's output in the
+  // template's format and reports them in completion_chunk::tool_calls instead of as content.
+  // "auto": the model decides; "required": the answer must be a call (to any tool);
+  // "function": the answer must be a call to `tool_name`. Forced calls start right after the
+  // reasoning and their arguments follow the tool's JSON schema.
+  std::string tool_choice = "auto";
+  std::string tool_name;
+  // Reasoning tokens allowed before "</think>" is forced and the answer follows; -1: unlimited.
+  int32_t reasoning_budget = -1;
   bool add_special = true;             // prompt text: add BOS as the model's tokenizer says
   bool parse_special = true;           // prompt text: special-token text becomes special tokens
 
@@ -123,15 +132,6 @@ struct completion_request {
   bool split_reasoning = true;         // separate <think>...</think> into `thinking`
   bool stream = true;
   bool cache_prompt = true;            // reuse a matching prompt prefix in the KV cache
-  // Tool calls (messages with tools only): the runner finds calls in the model's output in the
-  // template's format and reports them in completion_chunk::tool_calls instead of as content.
-  // "auto": the model decides; "required": the answer must be a call (to any tool);
-  // "function": the answer must be a call to `tool_name`. Forced calls start right after the
-  // reasoning and their arguments follow the tool's JSON schema.
-  std::string tool_choice = "auto";
-  std::string tool_name;
-  // Reasoning tokens allowed before "</think>" is forced and the answer follows; -1: unlimited.
-  int32_t reasoning_budget = -1;
   int32_t slot = -1;                   // -1: any free slot
   std::string request_id;              // for log lines
 };
@@ -173,6 +173,9 @@ struct completion_chunk {
   completion_timings timings;
   std::vector<token_probs> prompt_probs;  // prompt_logprobs: one per prompt token after the first
   std::string rendered_prompt;     // messages requests: the text the template produced
+  // Tool calls completed in this step (all of them when not streaming), each
+  // {"id": "call_...", "name": "...", "arguments": "<JSON object text>"}; null when none.
+  json tool_calls;
 };
 json to_json(const completion_chunk& r);
 result<completion_chunk> completion_chunk_from_json(const json& j);
@@ -183,10 +186,8 @@ struct tokenize_request {
   bool add_special = false;
   bool parse_special = true;
   bool with_pieces = false;
+  bool rendered = false;    // content is a rendered chat prompt: tokenized as /completion does
 };
-  // Tool calls completed in this step (all of them when not streaming), each
-  // {"id": "call_...", "name": "...", "arguments": "<JSON object text>"}; null when none.
-  json tool_calls;
 struct tokenize_response {
   std::vector<int32_t> tokens;
   std::vector<std::string> pieces;  // with_pieces only
@@ -197,7 +198,6 @@ struct detokenize_request {
 struct detokenize_response {
   std::string content;
 };
-  bool rendered = false;    // content is a rendered chat prompt: tokenized as /completion does
 struct render_request {
   std::vector<chat_message> messages;
   bool add_generation_prompt = true;
