@@ -2,6 +2,7 @@
 // first error with the field's name. Used by every from_json of the protocol.
 #pragma once
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <string>
@@ -37,8 +38,10 @@ class field_reader {
     }
   }
   template <typename Int>
+  // The default upper bound of an unsigned 64-bit field is INT64_MAX (its max would wrap to -1).
   void integer(const char* key, Int& out, int64_t lo = std::numeric_limits<Int>::min(),
-               int64_t hi = std::numeric_limits<Int>::max()) {
+               int64_t hi = static_cast<int64_t>(std::min<uint64_t>(std::numeric_limits<Int>::max(),
+                                                                     std::numeric_limits<int64_t>::max()))) {
     if (auto* v = raw(key)) {
       if (v->is_number_integer() || (v->is_number_float() && v->get<double>() == static_cast<double>(static_cast<int64_t>(v->get<double>())))) {
         int64_t x = v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())

@@ -60,3 +60,22 @@ TEST(Protocol, ParseJsonReportsErrors) {
 
 }  // namespace
 }  // namespace r1::runner_protocol
+
+// Unsigned 64-bit fields (parameter_count, byte counts) parse: their default upper
+// bound once wrapped to -1 and refused every value, so /info never reached the daemon.
+TEST(Protocol, LoadInfoRoundTripWithUnsignedFields) {
+  r1::runner_protocol::load_info in;
+  in.backend = "cpu";
+  in.parameter_count = 461120;
+  in.weights_bytes = uint64_t{5} << 33;
+  in.kv_bytes = 1048576;
+  auto out = r1::runner_protocol::load_info_from_json(r1::runner_protocol::to_json(in));
+  ASSERT_TRUE(out.ok()) << out.error().message();
+  EXPECT_EQ(out->backend, "cpu");
+  EXPECT_EQ(out->parameter_count, 461120u);
+  EXPECT_EQ(out->weights_bytes, uint64_t{5} << 33);
+  EXPECT_EQ(out->kv_bytes, 1048576u);
+  auto neg = r1::runner_protocol::to_json(in);
+  neg["weights_bytes"] = -1;
+  EXPECT_FALSE(r1::runner_protocol::load_info_from_json(neg).ok());
+}
