@@ -84,7 +84,14 @@ void automaton::emit(const std::vector<frame>& st, config& out) const {
 // Brings the stack to a state waiting for a byte (or empty), forking at alternatives. The stack
 // is restored before returning, so callers can keep using it.
 void automaton::expand(std::vector<frame>& st, config& out, int& budget) const {
-  if (--budget < 0 || st.size() > max_depth) return;
+  // Nested calls are bounded too (not only visits): an alternative that leads back to itself
+  // without consuming would otherwise recurse until the budget runs out.
+  if (--budget < 0 || st.size() > max_depth || nesting_ >= max_nesting) return;
+  struct nest {
+    int& n;
+    explicit nest(int& v) : n(++v) {}
+    ~nest() { --n; }
+  } guard(nesting_);
   if (st.empty()) {
     emit(st, out);
     return;

@@ -67,6 +67,7 @@ class automaton {
   static constexpr size_t max_depth = 256;     // frames per stack
   static constexpr size_t max_stacks = 256;    // stacks per configuration
   static constexpr int expand_budget = 20000;  // node visits per advance
+  static constexpr int max_nesting = 1024;     // nested expansion calls
 
  private:
   void expand(std::vector<frame>& st, config& out, int& budget) const;
@@ -74,6 +75,7 @@ class automaton {
   const std::vector<node>& nodes_;
   uint32_t root_;
   mutable std::vector<frame> scratch_;
+  mutable int nesting_ = 0;
 };
 
 }  // namespace r1::constrain::detail

@@ -8,8 +8,55 @@ namespace r1::constrain {
 grammar::grammar() : impl_(std::make_unique<impl>()) {}
 grammar::~grammar() = default;
 
+namespace {
+
+// Keeps only what can finish: a node is productive when it derives some finite byte string.
+// Alternatives lose their unproductive branches and repeats of an unproductive item allow none,
+// so generation can never enter a branch it cannot leave (e.g. an object that requires itself).
+bool prune_unproductive(std::vector<detail::node>& nodes, uint32_t root) {
+  using detail::node_kind;
+  std::vector<char> ok(nodes.size(), 0);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (ok[i]) continue;
+      const detail::node& n = nodes[i];
+      bool p = false;
+      switch (n.kind) {
+        case node_kind::bytes:
+        case node_kind::literal:
+        case node_kind::str_chars: p = true; break;
+        case node_kind::seq:
+          p = true;
+          for (uint32_t k : n.kids) p = p && ok[k];
+          break;
+        case node_kind::alt:
+          for (uint32_t k : n.kids) p = p || ok[k];
+          break;
+        case node_kind::repeat:
+          p = n.min == 0 || (ok[n.kids[0]] && (n.min < 2 || n.kids[1] == detail::no_node || ok[n.kids[1]]));
+          break;
+      }
+      if (p) ok[i] = changed = true;
+    }
+  }
+  for (detail::node& n : nodes) {
+    if (n.kind == node_kind::alt) {
+      std::erase_if(n.kids, [&](uint32_t k) { return !ok[k]; });
+    } else if (n.kind == node_kind::repeat && !ok[n.kids[0]]) {
+      n.max = 0;
+    }
+  }
+  return ok[root];
+}
+
+}  // namespace
+
 result<std::shared_ptr<const grammar>> grammar::compile(const spec& s, const compile_options& o) {
   R1_ASSIGN_OR_RETURN(detail::compiled_grammar c, detail::compile_spec(s, o));
+  if (!prune_unproductive(c.nodes, c.root)) {
+    return invalid_argument("the schema admits no finite JSON value (a $ref or required property that only leads back to itself?)");
+  }
   std::shared_ptr<grammar> g(new grammar());
   g->impl_->nodes = std::move(c.nodes);
   g->impl_->root = c.root;

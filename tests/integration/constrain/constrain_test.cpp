@@ -179,7 +179,7 @@ TEST_F(constrain_runner, reasoning_stays_free_then_the_answer_is_constrained) {
   EXPECT_TRUE(v[0]["ok"].get<bool>()) << v[0].dump();
 }
 
-TEST_F(constrain_runner, literal_parts_frame_the_value_and_streams_carry_it) {
+TEST_F(constrain_runner, literal_parts_frame_the_value) {
   json part_text1 = {{"text", "<tool_call>\n{\"name\": \"f\", \"arguments\": "}};
   json part_schema = {{"schema", {{"type", "object"}, {"properties", {{"x", {{"enum", {1, 2, 3}}}}}}, {"required", {"x"}}}}};
   json part_text2 = {{"text", "}\n</tool_call>"}};
@@ -193,10 +193,11 @@ TEST_F(constrain_runner, literal_parts_frame_the_value_and_streams_carry_it) {
   ASSERT_TRUE(r.is_object());
   EXPECT_EQ(r["stop_reason"], "stop");
   const std::string c = r["content"].get<std::string>();
-  ASSERT_EQ(c.rfind("<tool_call>\n{\"name\": \"f\", \"arguments\": ", 0), 0u) << c;
-  ASSERT_GE(c.size(), 13u);
-  EXPECT_EQ(c.substr(c.size() - 13), "}\n</tool_call>");
-  json call = json::parse(c.substr(11, c.size() - 11 - 13 + 1), nullptr, false);
+  const std::string head = "<tool_call>\n", tail = "\n</tool_call>";
+  ASSERT_EQ(c.rfind(head + "{\"name\": \"f\", \"arguments\": ", 0), 0u) << c;
+  ASSERT_GE(c.size(), head.size() + tail.size());
+  EXPECT_EQ(c.substr(c.size() - tail.size()), tail);
+  json call = json::parse(c.substr(head.size(), c.size() - head.size() - tail.size()), nullptr, false);
   ASSERT_TRUE(call.is_object()) << c;
   EXPECT_TRUE(call["arguments"]["x"].is_number_integer());
 }

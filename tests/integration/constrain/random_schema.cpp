@@ -99,6 +99,7 @@ class generator {
     const int n = pick(1, 4);
     for (int i = 0; i < n; ++i) {
       const std::string key = name();
+      if (props.contains(key)) continue;
       props[key] = value(depth);
       if (chance(0.6)) required.push_back(key);
     }

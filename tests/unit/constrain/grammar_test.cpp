@@ -160,6 +160,14 @@ TEST(constrain_grammar, local_refs_and_recursion) {
   EXPECT_TRUE(g->accepts("{\"kids\": [{\"v\": 2}, {\"kids\": [], \"v\": 3}], \"v\": 1}"));
   EXPECT_FALSE(g->accepts("{\"kids\": [{}], \"v\": 1}"));
   EXPECT_NE(compile_error(json{{"$ref", "#"}}).find("no finite"), std::string::npos);
+  // An object that requires itself never ends; as an alternative it is pruned, alone it is refused.
+  const json self_required = {{"type", "object"}, {"properties", {{"a", {{"$ref", "#"}}}}}, {"required", {"a"}}};
+  EXPECT_NE(compile_error(self_required).find("no finite"), std::string::npos);
+  const json loop = {{"type", "object"}, {"properties", {{"a", {{"$ref", "#/$defs/loop"}}}}}, {"required", {"a"}}};
+  auto pruned = compile_ok(json{{"$defs", {{"loop", loop}}},
+                                {"anyOf", {{{"$ref", "#/$defs/loop"}}, {{"type", "integer"}}}}});
+  EXPECT_TRUE(pruned->accepts("5"));
+  EXPECT_FALSE(pruned->accepts_prefix("{"));
   EXPECT_NE(compile_error(json{{"$ref", "#/$defs/missing"}}).find("does not resolve"), std::string::npos);
 }
 
