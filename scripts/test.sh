@@ -27,6 +27,7 @@ fi
 
 step "tests: unit, kernels, integration, clients"
 ctest --test-dir build --output-on-failure -j "$jobs" -LE fuzz
+
 # ---- package stage: the .deb from build/ (lintian, dpkg -i, systemd-analyze verify, r1d run as
 # the unit runs it, the CLI against it, purge). Needs root on a disposable machine, as CI is;
 # R1_PACKAGE_TEST=0 skips it elsewhere. Details: scripts/package-test.sh, docs/service.md.
@@ -37,7 +38,6 @@ else
   step "package stage skipped (R1_PACKAGE_TEST=0)"
 fi
 # ---- end of package stage
-
 
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
   step "CUDA backend (nvcc found): build, then the backend op tests (they skip without a GPU)"

@@ -104,10 +104,10 @@ result<completion_result> run_completion(lease& l, const rp::completion_request&
     r.thinking += c.thinking;
     r.tokens.insert(r.tokens.end(), c.tokens.begin(), c.tokens.end());
     r.probs.insert(r.probs.end(), c.probs.begin(), c.probs.end());
-    if (c.done) r.final_chunk = c;
-    return true;
     if (c.tool_calls.is_array())
       for (const auto& t : c.tool_calls) r.tool_calls.push_back(t);
+    if (c.done) r.final_chunk = c;
+    return true;
   });
   if (!st.ok()) {
     if (st.code() == error_code::unavailable) l.runner_failed();
@@ -117,8 +117,6 @@ result<completion_result> run_completion(lease& l, const rp::completion_request&
   return r;
 }
 
-std::string done_reason(const std::string& stop_reason) {
-  if (stop_reason == "length" || stop_reason == "context") return "length";
 void apply_tools(const json& tools, const api::tool_choice_option& choice, rp::completion_request* req) {
   if (choice.mode == "none" || !tools.is_array() || tools.empty()) {
     req->tools = nullptr;
@@ -168,6 +166,8 @@ json ollama_tool_calls(const json& calls, size_t first_index) {
   return out;
 }
 
+std::string done_reason(const std::string& stop_reason) {
+  if (stop_reason == "length" || stop_reason == "context") return "length";
   return "stop";
 }
 

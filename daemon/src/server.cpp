@@ -277,8 +277,6 @@ status server::start() {
   so.kv_type = s.kv_cache_type;
   so.no_gpu = s.no_gpu;
   so.gpu_memory_limit = s.gpu_memory_limit;
-  so.no_gpu = s.no_gpu;
-  so.gpu_memory_limit = s.gpu_memory_limit;
   so.load_timeout = std::chrono::milliseconds(s.load_timeout_ms);
   so.default_keep_alive_ms = s.keep_alive_ms;
   connect_metrics(ctx, &so);
