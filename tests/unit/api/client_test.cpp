@@ -18,7 +18,15 @@ TEST(endpoint, parses_host_forms) {
   EXPECT_EQ(api::parse_endpoint("0.0.0.0", true)->host, "127.0.0.1");
   EXPECT_EQ(api::parse_endpoint(":9000", true)->port, 9000);
   EXPECT_EQ(api::parse_endpoint("[::1]:7000", true)->host, "::1");
-  EXPECT_FALSE(api::parse_endpoint("https://x", true).ok());
+  auto tls = api::parse_endpoint("https://x:8443", true);
+  ASSERT_TRUE(tls.ok());
+  EXPECT_EQ(tls->scheme, "https");
+  EXPECT_EQ(tls->port, 8443);
+  auto sock = api::parse_endpoint("unix:///run/r1/r1.sock", true);
+  ASSERT_TRUE(sock.ok());
+  EXPECT_EQ(sock->scheme, "unix");
+  EXPECT_EQ(sock->socket_path, "/run/r1/r1.sock");
+  EXPECT_FALSE(api::parse_endpoint("ftp://x", true).ok());
   EXPECT_FALSE(api::parse_endpoint("x:99999", true).ok());
 }
 
