@@ -27,7 +27,7 @@ const user = [{ role: 'user', content: 'What is the weather in Paris?' }];
 await runChecks([
   ['forced calls on random schemas: every call parses and validates', async () => {
     const r = rng(20260601);
-    const n = Number(process.env.R1_FORCED_CALLS || 60);
+    const n = Number(process.env.R1_FORCED_CALLS || 200);
     for (let i = 0; i < n; i++) {
       const schema = object(r);
       const tool = { type: 'function', function: { name: `fn_${i}`, parameters: schema } };
