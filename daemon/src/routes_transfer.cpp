@@ -8,6 +8,7 @@
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "inference.h"
 #include "quantize_child.h"
@@ -85,15 +86,19 @@ status check_registry_allowed(const daemon_context& ctx, const registry::model_n
 }
 
 // Counts downloaded bytes from pull progress: each blob's `completed` as it
-// grows. A blob already in the store before this pull began (its file is older
-// than the pull) starts at its size, so it adds nothing.
+// grows. Blobs already in the store when the pull began (listed then, not
+// guessed from file times, which have one-second resolution) add nothing.
 class pull_byte_counter {
  public:
-  explicit pull_byte_counter(daemon_context& ctx) : ctx_(ctx), start_(::time(nullptr)) {}
+  explicit pull_byte_counter(daemon_context& ctx) : ctx_(ctx) {
+    auto blobs = ctx_.store->blobs().list();
+    if (blobs.ok())
+      for (const auto& b : *blobs) present_at_start_.insert(b.digest);
+  }
   void on(const registry::progress_event& e) {
     if (e.digest.empty()) return;
     auto it = seen_.find(e.digest);
-    if (it == seen_.end()) it = seen_.emplace(e.digest, existed_before(e.digest) ? e.completed : 0).first;
+    if (it == seen_.end()) it = seen_.emplace(e.digest, present_at_start_.count(e.digest) ? e.completed : 0).first;
     if (e.completed > it->second) {
       ctx_.metrics->pull_bytes.inc({}, static_cast<double>(e.completed - it->second));
       it->second = e.completed;
@@ -101,13 +106,8 @@ class pull_byte_counter {
   }
 
  private:
-  bool existed_before(const std::string& digest) const {
-    auto path = ctx_.store->blobs().path_for(digest);
-    struct stat st {};
-    return path.ok() && ::stat(path->c_str(), &st) == 0 && st.st_mtime < start_;
-  }
   daemon_context& ctx_;
-  time_t start_;
+  std::set<std::string> present_at_start_;
   std::map<std::string, uint64_t> seen_;
 };
 

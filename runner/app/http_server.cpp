@@ -171,6 +171,7 @@ void http_server::impl::completion(const httplib::Request& req, httplib::Respons
 void http_server::impl::stream(httplib::Response& res, std::shared_ptr<task_channel> ch, std::string rendered,
                                std::shared_ptr<tool_call_stream> calls) {
   const engine::tokenizer* tok = &st.model->tok();
+  st.open_streams.fetch_add(1);
   res.set_chunked_content_provider(
       "application/x-ndjson",
       [ch, tok, rendered = std::move(rendered), calls](size_t, httplib::DataSink& sink) {
@@ -196,8 +197,9 @@ void http_server::impl::stream(httplib::Response& res, std::shared_ptr<task_chan
           return true;
         }
       },
-      [ch](bool success) {
+      [ch, open = &st.open_streams](bool success) {
         if (!success) ch->cancel();
+        open->fetch_sub(1);
       });
 }
 

@@ -27,6 +27,9 @@ struct runner_state {
   std::atomic<runner_phase> phase{runner_phase::loading};
   std::atomic<double> progress{0.0};
   std::string error;  // set before phase becomes error
+  // Streaming responses not yet fully written; shutdown waits for them so that
+  // cancelled requests still deliver their final chunk before the listener stops.
+  std::atomic<int> open_streams{0};
 
   // Owns the GPU devices the context uses: declared first, destroyed last.
   std::unique_ptr<kernels::backend_registry> backends;

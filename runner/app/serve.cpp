@@ -129,6 +129,8 @@ int run_serve(const serve_options& o) {
     // Finish every request (cancelled ones get a final chunk), then stop listening.
     loader.join();
     if (st.loop) st.loop->stop();
+    // The listener drops unsent chunks once stopped: let open streams write their last one.
+    for (int i = 0; i < 250 && st.open_streams.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     // stop() only acts on a running listener: repeat until listen() has returned.
     while (!exiting.load()) {
       server.stop();
