@@ -136,13 +136,21 @@ status chat_turn(session& s, const run_options& o, json& messages, const json& o
 
 namespace {
 
-// Reads a line (with editing on a terminal); false at end of input.
+// Reads a line (with editing on a terminal); false at end of input. Ctrl-C at
+// the prompt abandons the line being typed, never the session (the REPL holds a
+// sigint_scope, so the signal only sets g_interrupted).
 bool read_line(const char* prompt, std::string* out) {
-  char* line = readline(prompt);
-  if (!line) return false;
-  *out = line;
-  std::free(line);
-  return true;
+  for (;;) {
+    g_interrupted = false;
+    char* line = readline(prompt);
+    if (line) {
+      *out = g_interrupted ? std::string() : std::string(line);
+      std::free(line);
+      return true;
+    }
+    if (!g_interrupted) return false;
+    std::fputs("\nUse Ctrl + d or /bye to exit.\n", stdout);
+  }
 }
 
 status handle_set(session& s, run_options& o, json& options, json& messages, const std::string& args) {
@@ -202,6 +210,7 @@ status repl(session& s, run_options o) {
   using_history();
   if (!history.empty()) read_history(history.c_str());
   json messages = json::array(), options = json::object();
+  sigint_scope ctrl_c;  // Ctrl-C at the prompt must not end the session
   std::fputs(">>> Send a message (/? for help)\n", s.out);
   std::string line;
   while (read_line(">>> ", &line)) {
