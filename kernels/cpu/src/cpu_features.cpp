@@ -3,6 +3,8 @@
 
 #include <cpuid.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -42,15 +44,35 @@ int count_physical_cores(int logical) {
   return cores.empty() ? logical : static_cast<int>(cores.size());
 }
 
+// Linux keeps the AMX tile data (XSAVE component 18) off until a process asks
+// for it; without the grant the first tile instruction would fault.
+bool request_amx_permission() {
+  constexpr long arch_req_xcomp_perm = 0x1023;
+  constexpr long xfeature_xtiledata = 18;
+  return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+}
+
+void detect_amx(cpu_features& f, uint64_t xcr0) {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
+  f.amx_tile = (d >> 24) & 1;
+  f.amx_int8 = (d >> 25) & 1;
+  // XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA).
+  const bool os_tiles = (xcr0 & 0x60000) == 0x60000;
+  f.os_amx = f.amx_tile && f.amx_int8 && os_tiles && request_amx_permission();
+  if (!f.os_amx) f.amx_tile = f.amx_int8 = false;
+}
+
 cpu_features detect() {
   cpu_features f;
   unsigned a = 0, b = 0, c = 0, d = 0;
+  uint64_t xcr0 = 0;
   if (__get_cpuid(1, &a, &b, &c, &d)) {
     f.fma = (c >> 12) & 1;
     f.f16c = (c >> 29) & 1;
     const bool osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
     if (osxsave && avx) {
-      const uint64_t xcr0 = read_xcr0();
+      xcr0 = read_xcr0();
       f.os_avx = (xcr0 & 0x6) == 0x6;
       f.os_avx512 = f.os_avx && (xcr0 & 0xe0) == 0xe0;
     }
@@ -70,6 +92,7 @@ cpu_features detect() {
   }
   if (!f.os_avx) f.avx2 = f.fma = f.f16c = f.avx_vnni = false;
   if (!f.os_avx512) f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vnni = f.avx512bf16 = false;
+  if (f.os_avx512) detect_amx(f, xcr0);
   const unsigned hc = std::thread::hardware_concurrency();
   f.logical_cpus = hc > 0 ? static_cast<int>(hc) : 1;
   f.physical_cores = count_physical_cores(f.logical_cpus);
@@ -93,11 +116,14 @@ bool kernel_path_supported(kernel_path p) {
     case kernel_path::scalar: return true;
     case kernel_path::avx2: return avx2;
     case kernel_path::avx512: return avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
+    case kernel_path::amx:
+      return kernel_path_supported(kernel_path::avx512) && f.amx_tile && f.amx_int8 && f.os_amx;
   }
   return false;
 }
 
 kernel_path best_kernel_path() {
+  if (kernel_path_supported(kernel_path::amx)) return kernel_path::amx;
   if (kernel_path_supported(kernel_path::avx512)) return kernel_path::avx512;
   if (kernel_path_supported(kernel_path::avx2)) return kernel_path::avx2;
   return kernel_path::scalar;
@@ -118,6 +144,7 @@ const char* kernel_path_name(kernel_path p) {
     case kernel_path::scalar: return "scalar";
     case kernel_path::avx2: return "avx2";
     case kernel_path::avx512: return "avx512";
+    case kernel_path::amx: return "amx";
   }
   return "unknown";
 }
@@ -130,7 +157,8 @@ status set_kernel_path(std::string_view name) {
   else if (name == "scalar") p = kernel_path::scalar;
   else if (name == "avx2") p = kernel_path::avx2;
   else if (name == "avx512") p = kernel_path::avx512;
-  else return invalid_argument("kernel path '" + std::string(name) + "': expected auto, scalar, avx2 or avx512");
+  else if (name == "amx") p = kernel_path::amx;
+  else return invalid_argument("kernel path '" + std::string(name) + "': expected auto, scalar, avx2, avx512 or amx");
   if (!kernel_path_supported(p))
     return unavailable("kernel path '" + std::string(name) + "' is not supported by this CPU");
   g_path.store(static_cast<int>(p), std::memory_order_release);

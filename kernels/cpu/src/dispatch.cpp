@@ -20,8 +20,10 @@ struct resolved_ops {
 resolved_ops resolve(kernel_path p) {
   const isa_ops* chain[3] = {&scalar_ops, nullptr, nullptr};
   int n = 1;
-  if (p == kernel_path::avx2 || p == kernel_path::avx512) chain[n++] = &avx2_ops;
-  if (p == kernel_path::avx512) chain[n++] = &avx512_ops;
+  // amx runs the avx512 kernels for everything but prompt GEMMs (matmul.cpp).
+  const bool wide = p == kernel_path::avx512 || p == kernel_path::amx;
+  if (p == kernel_path::avx2 || wide) chain[n++] = &avx2_ops;
+  if (wide) chain[n++] = &avx512_ops;
   resolved_ops r;
   for (int k = 0; k < n; ++k) {
     for (int i = 0; i < n_dot_slots; ++i) {
@@ -33,7 +35,7 @@ resolved_ops resolve(kernel_path p) {
     if (chain[k]->f16_to_f32) r.f16_to_f32 = chain[k]->f16_to_f32;
     if (chain[k]->f32_to_f16) r.f32_to_f16 = chain[k]->f32_to_f16;
   }
-  if (p == kernel_path::avx512 && detect_cpu_features().avx512bf16 && avx512_bf16_dot) {
+  if (wide && detect_cpu_features().avx512bf16 && avx512_bf16_dot) {
     r.dots[static_cast<size_t>(tensor_type::bf16)] = avx512_bf16_dot;
     r.dots4[static_cast<size_t>(tensor_type::bf16)] = nullptr;
   }
@@ -41,8 +43,8 @@ resolved_ops resolve(kernel_path p) {
 }
 
 const resolved_ops& ops_for(kernel_path p) {
-  static const std::array<resolved_ops, 3> tables = {resolve(kernel_path::scalar), resolve(kernel_path::avx2),
-                                                     resolve(kernel_path::avx512)};
+  static const std::array<resolved_ops, 4> tables = {resolve(kernel_path::scalar), resolve(kernel_path::avx2),
+                                                     resolve(kernel_path::avx512), resolve(kernel_path::amx)};
   return tables[static_cast<size_t>(p)];
 }
 

@@ -8,21 +8,14 @@
 namespace r1::kernels {
 namespace {
 
-class path_guard {
- public:
-  path_guard() : saved_(kernel_path_name()) {}
-  ~path_guard() { (void)set_kernel_path(saved_); }
-
- private:
-  std::string saved_;
-};
+using test::path_guard;
 
 TEST(KernelPath, SetAndReport) {
   path_guard g;
   EXPECT_EQ(set_kernel_path("nonsense").code(), error_code::invalid_argument);
   ASSERT_TRUE(set_kernel_path("scalar").ok());
   EXPECT_STREQ(kernel_path_name(), "scalar");
-  for (auto p : {kernel_path::avx2, kernel_path::avx512}) {
+  for (auto p : {kernel_path::avx2, kernel_path::avx512, kernel_path::amx}) {
     const status s = set_kernel_path(kernel_path_name(p));
     if (kernel_path_supported(p)) {
       EXPECT_TRUE(s.ok());
@@ -39,7 +32,7 @@ TEST(KernelPath, SetAndReport) {
 }
 
 TEST(KernelPath, ReportsSkippedPaths) {
-  for (auto p : {kernel_path::avx2, kernel_path::avx512})
+  for (auto p : {kernel_path::avx2, kernel_path::avx512, kernel_path::amx})
     if (!kernel_path_supported(p)) std::printf("[ SKIPPED  ] path %s: not supported by this CPU\n", kernel_path_name(p));
 }
 

@@ -206,7 +206,7 @@ std::vector<tensor_type> dot_types() {
 
 std::vector<kernel_path> supported_paths() {
   std::vector<kernel_path> out;
-  for (auto p : {kernel_path::scalar, kernel_path::avx2, kernel_path::avx512})
+  for (auto p : {kernel_path::scalar, kernel_path::avx2, kernel_path::avx512, kernel_path::amx})
     if (kernel_path_supported(p)) out.push_back(p);
   return out;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "r1/base/tensor_type.h"
@@ -55,6 +56,18 @@ inline double abs_dot(const std::vector<double>& a, const std::vector<double>& b
 // the weight's min term uses the stored s = d·Σq. *scale receives the sum of
 // the absolute terms, which tolerances are stated against.
 double reference_dot(tensor_type t, const uint8_t* w, const uint8_t* a, int64_t n, double* scale);
+
+// Restores the kernel path active at construction when it goes out of scope.
+class path_guard {
+ public:
+  path_guard() : saved_(kernel_path_name()) {}
+  ~path_guard() { (void)set_kernel_path(saved_); }
+  path_guard(const path_guard&) = delete;
+  path_guard& operator=(const path_guard&) = delete;
+
+ private:
+  std::string saved_;
+};
 
 // Weight types with dot kernels, and the kernel paths this CPU supports.
 std::vector<tensor_type> dot_types();

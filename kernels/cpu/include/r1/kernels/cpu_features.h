@@ -1,4 +1,4 @@
-// CPU feature detection and the choice of kernel path (scalar, AVX2, AVX-512).
+// CPU feature detection and the choice of kernel path (scalar, AVX2, AVX-512, AMX).
 //
 // The library is built for baseline x86-64; the AVX2 and AVX-512 kernels live in
 // separately compiled files and are only called after cpuid + xgetbv say the CPU
@@ -25,6 +25,9 @@ struct cpu_features {
   bool avx512dq = false;
   bool avx512vnni = false;
   bool avx512bf16 = false;
+  bool amx_tile = false;    // cpuid AMX-TILE and AMX-INT8 (Sapphire Rapids and later)
+  bool amx_int8 = false;
+  bool os_amx = false;      // XCR0 tile state and the kernel granted this process the tile data
   bool os_avx = false;      // XCR0 enables YMM state
   bool os_avx512 = false;   // XCR0 enables ZMM/opmask state
   int logical_cpus = 1;
@@ -34,9 +37,11 @@ struct cpu_features {
 // Detects once and caches; cheap after the first call.
 const cpu_features& detect_cpu_features();
 
-enum class kernel_path { scalar = 0, avx2 = 1, avx512 = 2 };
+// amx: the avx512 kernels, plus AMX-INT8 tiles for prompt batches (matmul with
+// more than a few columns of Q4_K, Q5_K, Q6_K, Q8_0 or Q4_0 weights).
+enum class kernel_path { scalar = 0, avx2 = 1, avx512 = 2, amx = 3 };
 
-// "scalar", "avx2" or "avx512".
+// "scalar", "avx2", "avx512" or "amx".
 const char* kernel_path_name(kernel_path p);
 // Name of the active path.
 const char* kernel_path_name();
@@ -46,7 +51,7 @@ bool kernel_path_supported(kernel_path p);
 // The best path this CPU supports.
 kernel_path best_kernel_path();
 
-// Forces a path: "scalar", "avx2", "avx512" or "auto" (best supported).
+// Forces a path: "scalar", "avx2", "avx512", "amx" or "auto" (best supported).
 // invalid_argument for an unknown name, unavailable if the CPU lacks the path.
 status set_kernel_path(std::string_view name);
 

@@ -1,0 +1,71 @@
+// AMX-INT8 prompt GEMM: the layouts shared by matmul.cpp (baseline x86-64) and
+// amx_gemm.cpp (the only file built with -mamx-*). Private to the CPU kernels.
+//
+// Roles: the weights are the A side of tdpbusd/tdpbssd (16 weight rows × 64 bytes
+// of K), the activations the B side (K/4 rows × 16 columns × 4 bytes). Weights
+// are not repacked into a second copy: each task unpacks its 16 rows into a
+// per-thread work buffer (K-quants as int16 scale·quant split into a u8 low byte
+// and an s8 high byte, so one superblock is 4 full-depth tile products per byte
+// plane with a single float step per 256 elements), then runs every token tile
+// of the task against them. Activations are packed once per matmul.
+// Plain structs only (see blocks.h for why).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "blocks.h"
+
+namespace r1::kernels::detail {
+
+constexpr int amx_tile = 16;  // weight rows per A tile, activation columns per B tile
+
+// Activations of one matmul in B-tile layout. For token tile t (columns 16t..16t+15)
+// and K block b (256 elements for Q8_K, 32 for Q8_0): kblock/4 rows of 64 bytes,
+// row kk holding column j's quants 4kk..4kk+3 at bytes 4j..4j+3. Columns past
+// n_cols are zero. Owned by the caller.
+struct amx_packed_act {
+  uint8_t* quants = nullptr;      // [n_tok_tiles][n_kblocks][kblock/4][64]
+  float* scales = nullptr;        // [n_tok_tiles][n_kblocks][16]: column scale d
+  int32_t* bsum_pairs = nullptr;  // Q8_K only: [n_tok_tiles][n_kblocks][4][16]; pair p of
+                                  // column j = bsum32(2p) (low i16) | bsum32(2p+1) (high i16)
+  int64_t n_tok_tiles = 0;
+  int64_t n_kblocks = 0;
+  int64_t kblock = 0;
+};
+
+// Bytes of each array of amx_packed_act for n_cols columns of k elements.
+struct amx_act_sizes {
+  size_t quants, scales, bsum_pairs;
+};
+amx_act_sizes amx_act_bytes(bool q8_k, int64_t n_cols, int64_t k);
+
+// Packs token tile t of activations already in Q8_K (q8_k = true) or Q8_0:
+// column c at x_q + c*x_stride bytes. Tiles are independent (parallel callers).
+void amx_pack_act_tile(bool q8_k, const void* x_q, int64_t n_cols, size_t x_stride, int64_t k, int64_t t,
+                       const amx_packed_act& out);
+
+struct amx_weight {
+  const uint8_t* data = nullptr;
+  size_t stride = 0;  // bytes per row
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+// One task: weight rows 16*row_tile.. (+16, clipped) against token tiles
+// [tt_begin, tt_end). `work` is this thread's buffer (work_bytes(cols), 64-byte
+// aligned). Writes y[c*y_stride + r] for the valid rows r and columns c < n_cols.
+using amx_task_fn = void (*)(const amx_weight& w, const amx_packed_act& act, int64_t row_tile, int64_t tt_begin,
+                             int64_t tt_end, uint8_t* work, float* y, int64_t y_stride, int64_t n_cols);
+using amx_work_bytes_fn = size_t (*)(int64_t cols);
+
+struct amx_kernel {
+  amx_task_fn run;               // nullptr: no AMX kernel for this weight type
+  amx_work_bytes_fn work_bytes;
+  bool q8_k;                     // activations in Q8_K (else Q8_0)
+};
+// Indexed by tensor type id (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K). Constant data: no
+// code of amx_gemm.cpp runs unless the amx path is active.
+extern const amx_kernel amx_kernels[n_dot_slots];
+
+}  // namespace r1::kernels::detail
