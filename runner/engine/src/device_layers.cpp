@@ -292,7 +292,10 @@ status device_layers::run(size_t i, forward_state& fs, bool keep_on_device) {
   const size_t x_bytes = static_cast<size_t>(fs.n) * m_.hparams().n_embd * sizeof(float);
   R1_RETURN_IF_ERROR(sh.x->upload(0, fs.x.data(), x_bytes));
   R1_RETURN_IF_ERROR(sh.pos->upload(0, fs.pos.data(), static_cast<size_t>(fs.n) * sizeof(int32_t)));
+  // One step of the stream: a backend may launch a decode step as a whole (CUDA graphs).
+  R1_RETURN_IF_ERROR(sh.s->begin_step(fs.n));
   for (size_t local = 0; local < sh.layers.size(); ++local) R1_RETURN_IF_ERROR(layer(i, local, fs));
+  R1_RETURN_IF_ERROR(sh.s->end_step().with_context(device_name(*sh.dev)));
   R1_RETURN_IF_ERROR(sh.s->synchronize().with_context(device_name(*sh.dev)));
   if (keep_on_device) return ok_status();
   return sh.x->download(0, fs.x.data(), x_bytes);

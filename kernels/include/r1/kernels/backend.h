@@ -180,6 +180,19 @@ class stream {
   virtual status copy(tensor_arg src, tensor_arg dst, size_t n) = 0;
   // Waits until every queued operation finished; reports the first device error.
   virtual status synchronize() = 0;
+
+  // Optional grouping of one step of a forward pass (default: no grouping, operations run as
+  // queued). Operations queued between begin_step(n_tokens) and end_step() evaluate a batch of
+  // n_tokens tokens; a backend may hold them and launch them as one unit at end_step() (CUDA
+  // graphs for decode steps), so launch errors may surface from end_step() instead of the op.
+  // Argument checks still happen when an operation is queued. Inside a step, queue operations
+  // only: no upload/download of buffers the step uses. synchronize() ends an open step first;
+  // the next begin_step() drops what a step left open by an error holds and has not run.
+  virtual status begin_step(int64_t n_tokens) {
+    (void)n_tokens;
+    return ok_status();
+  }
+  virtual status end_step() { return ok_status(); }
 };
 
 class device {
