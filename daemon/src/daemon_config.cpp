@@ -26,6 +26,8 @@ std::vector<option_spec> daemon_option_specs() {
       {"no_gpu", "R1_NO_GPU", "false", "never offload layers to a GPU"},
       {"gpu_memory_limit", "R1_GPU_MEMORY_LIMIT", "0",
        "bytes of each GPU a runner's memory plan may use, e.g. 2GiB (test/debug knob; 0: what the device reports)"},
+      {"gpu_software_devices", "R1_GPU_SOFTWARE_DEVICES", "false",
+       "place layers automatically on software GPU devices such as Mesa's lavapipe too (test knob; slower than the CPU)"},
       {"runner", "R1_RUNNER", "", "path of the r1-runner executable (default: next to r1d)"},
       {"load_timeout", "R1_LOAD_TIMEOUT", "5m", "give up on a model load that is not ready after this long"},
       {"api_keys", "R1_API_KEYS", "", "comma-separated inference API keys (Authorization: Bearer)"},
@@ -175,6 +177,9 @@ result<daemon_settings> settings_from_config(const config& cfg, const std::strin
   auto gl = parse_byte_size(cfg.get("gpu_memory_limit"));
   if (!gl.ok()) return bad("gpu_memory_limit", "'" + cfg.get("gpu_memory_limit") + "' is not a size like 2GiB");
   s.gpu_memory_limit = *gl;
+  auto sw = cfg.get_bool("gpu_software_devices");
+  if (!sw.ok()) return bad("gpu_software_devices", "must be true or false");
+  s.gpu_software_devices = *sw;
   R1_ASSIGN_OR_RETURN(s.http_threads, int_in(cfg, "http_threads", 4, 4096));
   R1_RETURN_IF_ERROR(service_settings(cfg, &s));
   return s;

@@ -37,6 +37,7 @@ plan_settings plan_settings_for(const daemon_settings& s, const model_entry& m) 
   p.main_gpu = o.main_gpu;
   p.no_gpu = s.no_gpu;
   p.gpu_memory_limit = s.gpu_memory_limit;
+  p.gpu_software_devices = s.gpu_software_devices;
   return p;
 }
 
@@ -145,6 +146,10 @@ void add_model_routes(httplib::Server& srv, daemon_context& ctx) {
       json details = json::object();
       auto m = ctx.catalog->resolve(l.key);
       if (m.ok()) details = m->details();
+      json devices = json::array();
+      for (const auto& d : l.devices)
+        devices.push_back({{"backend", d.backend}, {"index", d.index}, {"name", d.name}, {"first_layer", d.first_layer},
+                           {"n_layers", d.n_layers}, {"output", d.output}, {"bytes", d.bytes}});
       models.push_back({{"name", l.key},
                         {"model", l.key},
                         {"size", l.size},
@@ -162,7 +167,8 @@ void add_model_routes(httplib::Server& srv, daemon_context& ctx) {
                         {"backend", l.backend},
                         {"weights_bytes", l.weights_bytes},
                         {"kv_bytes", l.kv_bytes},
-                        {"load_ms", l.load_ms}});
+                        {"load_ms", l.load_ms},
+                        {"devices", devices}});
     }
     reply_json(res, json{{"models", models}});
   });

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "context.h"
+#include "gpu_plan.h"
 #include "r1/base/log.h"
 #include "r1/daemon/security.h"
 #include "rate_limit.h"
@@ -277,6 +278,7 @@ status server::start() {
   so.kv_type = s.kv_cache_type;
   so.no_gpu = s.no_gpu;
   so.gpu_memory_limit = s.gpu_memory_limit;
+  so.gpu = make_gpu_hook(daemon_plan_settings(s));
   so.load_timeout = std::chrono::milliseconds(s.load_timeout_ms);
   so.default_keep_alive_ms = s.keep_alive_ms;
   connect_metrics(ctx, &so);

@@ -7,6 +7,8 @@ It takes r1-runner's flags and reads its behaviour from the --model file (JSON):
   token_delay_ms  delay between streamed chunks (default 0)
   fail_load       /health reports "error" (default false)
   exit_on_start   exit code to die with before listening (default none)
+  vram_bytes      bytes /info reports on GPU --main-gpu (default 0: a CPU runner); the
+                  device's name echoes the flags: "ngl=<--n-gpu-layers> limit=<--gpu-memory-limit>"
 It prints "listening on 127.0.0.1:PORT" once bound, like the real runner.
 """
 import argparse
@@ -22,6 +24,10 @@ ap.add_argument("--parallel", type=int, default=1)
 ap.add_argument("--threads", type=int, default=0)
 ap.add_argument("--kv-type", default="f16")
 ap.add_argument("--port", type=int, default=0)
+ap.add_argument("--n-gpu-layers", type=int, default=-1)
+ap.add_argument("--main-gpu", type=int, default=-1)
+ap.add_argument("--gpu-memory-limit", type=int, default=0)
+ap.add_argument("--no-gpu", action="store_true")
 args = ap.parse_args()
 try:
     with open(args.model[0]) as f:
@@ -55,8 +61,18 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply({"status": "error", "progress": 0, "error": "bad weights"})
             return self.reply({"status": "loading" if loading else "ready", "progress": 0.5 if loading else 1})
         if self.path == "/info":
-            return self.reply({"architecture": "stub", "n_ctx": args.ctx, "n_parallel": args.parallel,
-                               "weights_bytes": behaviour.get("weights_bytes", 1000), "kv_bytes": 0})
+            info = {"architecture": "stub", "n_ctx": args.ctx, "n_parallel": args.parallel,
+                    "weights_bytes": behaviour.get("weights_bytes", 1000), "kv_bytes": 0}
+            vram = behaviour.get("vram_bytes", 0)
+            if vram:
+                layers = behaviour.get("n_layer", 2)
+                name = "ngl=%d limit=%d" % (args.n_gpu_layers, args.gpu_memory_limit)
+                on_gpu = args.n_gpu_layers if args.n_gpu_layers >= 0 else layers
+                info.update({"backend": "cuda", "vram_bytes": vram, "n_layer": layers, "n_gpu_layers": on_gpu,
+                             "devices": [{"backend": "cuda", "index": max(args.main_gpu, 0), "name": name,
+                                          "first_layer": 0, "n_layers": on_gpu, "output": on_gpu == layers,
+                                          "bytes": vram}]})
+            return self.reply(info)
         self.reply({"error": "no route", "code": "not_found"}, 404)
 
     def do_POST(self):

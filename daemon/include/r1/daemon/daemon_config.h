@@ -36,6 +36,7 @@ struct daemon_settings {
   int threads = 0;                        // 0: the runner decides
   bool no_gpu = false;                    // runners never use a GPU
   uint64_t gpu_memory_limit = 0;          // bytes of each GPU a plan may use (test/debug; 0: all)
+  bool gpu_software_devices = false;      // automatic placement may use software GPUs (lavapipe; tests)
   std::string runner_path;                // r1-runner executable
   int64_t load_timeout_ms = 5 * 60 * 1000;
   std::vector<std::string> api_key_hashes;    // sha256 of each inference key

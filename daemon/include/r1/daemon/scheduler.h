@@ -5,8 +5,19 @@
 // `parallel` requests at a time and queues up to max_queue more; past that
 // acquire() fails with resource_exhausted (the HTTP layer answers 503 with
 // Retry-After). Before a load, idle runners are evicted, least recently used
-// first, until the model count and the memory estimate fit; if only busy runners
-// stand in the way the load waits for one to become idle. When a lease ends the
+// first, until the model count and the memory fit; if only busy runners stand
+// in the way the load waits for one to become idle.
+//
+// Memory is accounted per device (see gpu_placement.h). With a GPU hook
+// (scheduler_options::gpu) each load is planned against what the other runners
+// of this daemon hold on each GPU: it goes next to them when its plan there is
+// as good as on empty GPUs (the runner is then told the budget left:
+// --main-gpu and --gpu-memory-limit); otherwise idle runners holding that GPU
+// are evicted, least recently used first, or the load waits for busy ones; a
+// model too big even for empty GPUs gets the plan's partial offload, and a plan
+// the planner refuses fails the load with its message. Host memory
+// (memory_budget) counts only each model's host share. Without the hook every
+// model counts whole against memory_budget and runners plan GPUs on their own. When a lease ends the
 // model's expiry becomes now + keep_alive (0 unloads as soon as it is idle,
 // negative keeps it forever). A runner that exits is noticed by its reaper at
 // once; its in-flight requests fail on their own connections, and the next
@@ -29,6 +40,7 @@
 #include <vector>
 
 #include "r1/base/status.h"
+#include "r1/daemon/gpu_placement.h"
 #include "r1/daemon/runner_client.h"
 #include "r1/daemon/runner_launcher.h"
 
@@ -60,14 +72,18 @@ struct scheduler_options {
   // completion a runner served. Called without the scheduler's lock.
   std::function<void(const std::string& model, double seconds, bool ok)> on_load;
   std::function<void(const std::string& model, const completion_stats& stats)> on_completion;
+  // The GPUs and memory plan of a load (may be empty: no per-device accounting). Called
+  // without the scheduler's lock, once per acquire() that has to load; an error (unreadable
+  // model) only disables GPU accounting for that load (the runner reports the real failure).
+  std::function<result<gpu_inputs>(const load_spec& spec)> gpu;
 };
 
 // What /api/ps shows for one model.
 struct loaded_model {
   std::string key;
   std::string digest;
-  uint64_t size = 0;
-  uint64_t size_vram = 0;
+  uint64_t size = 0;             // host share + size_vram; every layer and the head on GPUs: size_vram
+  uint64_t size_vram = 0;        // bytes the runner placed on GPUs (its /info vram_bytes)
   int64_t expires_unix_ns = 0;   // 0: never (keep_alive < 0)
   int context_length = 0;
   int parallel = 1;
@@ -80,6 +96,8 @@ struct loaded_model {
   uint64_t weights_bytes = 0;    // measured by the runner once loaded
   uint64_t kv_bytes = 0;
   double load_ms = 0;
+  uint64_t host_bytes = 0;       // what the scheduler counts against memory_budget
+  std::vector<rp::device_load> devices;  // GPUs holding layers, as the runner reported them
 };
 
 class scheduler;
@@ -148,8 +166,13 @@ class scheduler {
   status load(const entry_ptr& e);
   void on_runner_exit(uint64_t id);
   void housekeeping();
-  // Picks idle runners to stop so `spec` fits; false if busy runners are in the way.
-  bool make_room(const load_spec& spec, std::vector<entry_ptr>* victims);
+  // Picks idle runners to stop so `spec` fits (placing it on the GPUs of `gpu` when given);
+  // false if busy runners are in the way; the planner's error when it cannot be placed.
+  result<bool> make_room(const load_spec& spec, const gpu_inputs* gpu, std::vector<entry_ptr>* victims,
+                         placement* where);
+  // Moves the least recently used idle runner (dead first) accepted by `pick` to victims.
+  bool evict_one(const load_spec& spec, const std::function<bool(const runner_entry&)>& pick,
+                 std::vector<entry_ptr>* victims);
   void stop_all(std::vector<entry_ptr> victims);
   void set_expiry(runner_entry& e, int64_t keep_alive_ms);
 
