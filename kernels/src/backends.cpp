@@ -1,7 +1,5 @@
 #include "r1/kernels/backends.h"
 
-#include <nlohmann/json.hpp>
-
 #include "r1/kernels/cpu_backend.h"
 #ifdef R1_HAVE_VULKAN
 #include "r1/kernels/vulkan_backend.h"
@@ -45,26 +43,6 @@ std::vector<std::string> compiled_backends() {
   out.emplace_back("vulkan");
 #endif
   return out;
-}
-
-std::string list_devices_json(const backend_registry& r) {
-  nlohmann::json devices = nlohmann::json::array();
-  for (const auto& b : r.backends()) {
-    for (size_t i = 0; i < b->device_count(); ++i) {
-      const device_info& d = b->device_at(i).info();
-      nlohmann::json j = {{"backend", d.backend},           {"index", d.index},
-                          {"name", d.name},                 {"type", device_type_name(d.type)},
-                          {"total_memory", d.total_memory}, {"free_memory", d.free_memory}};
-      if (!d.compute_capability.empty()) j["compute_capability"] = d.compute_capability;
-      if (!d.driver.empty()) j["driver"] = d.driver;
-      devices.push_back(std::move(j));
-    }
-  }
-  nlohmann::json unavail = nlohmann::json::array();
-  for (const auto& u : r.unavailable()) unavail.push_back({{"backend", u.name}, {"error", u.why.message()}});
-  // Driver strings are not guaranteed UTF-8: replace bad bytes rather than throw.
-  return nlohmann::json{{"devices", devices}, {"unavailable", unavail}}.dump(-1, ' ', false,
-                                                                          nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace r1::kernels

@@ -9,12 +9,12 @@
 #include <cstdio>
 #include <random>
 
+#include "gpu_setup.h"
 #include "prompt_builder.h"
 #include "protocol_convert.h"
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
 #include "r1/gguf/file.h"
-#include "r1/kernels/backends.h"
 #include "r1/kernels/bandwidth.h"
 #include "r1/kernels/cpu_features.h"
 #include "r1/runner_protocol/messages.h"
@@ -69,8 +69,8 @@ int run_render(const render_options& o) {
   return 0;
 }
 
-int run_list_devices(bool no_gpu) {
-  std::printf("%s\n", kernels::list_devices_json(kernels::make_backend_registry({.enable_gpu = !no_gpu})).c_str());
+int run_list_devices(const serve_options& o) {
+  std::printf("%s\n", kernels::list_devices_json(load_backends(o, 0)).c_str());
   return 0;
 }
 

@@ -11,7 +11,8 @@ int run_serve(const serve_options& o);
 int run_tokenize(const tokenize_options& o);
 int run_render(const render_options& o);
 int run_bench(const bench_options& o);
-// no_gpu (--no-gpu, R1_NO_GPU): list the CPU only, without touching a GPU library.
-int run_list_devices(bool no_gpu);
+// The CPU and the devices of the GPU backend plugins of o.backend_dir, with a report per plugin;
+// o.no_gpu (--no-gpu, R1_NO_GPU): the CPU only, without loading any plugin.
+int run_list_devices(const serve_options& o);
 
 }  // namespace r1::runner

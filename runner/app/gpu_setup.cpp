@@ -5,7 +5,7 @@
 #include "r1/base/log.h"
 #include "r1/gguf/file.h"
 #include "r1/gguf/model_params.h"
-#include "r1/kernels/backends.h"
+#include "r1/kernels/plugin_loader.h"
 
 namespace r1::runner {
 
@@ -32,27 +32,33 @@ std::vector<kernels::device*> pick_devices(const kernels::backend_registry& r, c
   return out;
 }
 
-std::string why_no_gpu(const kernels::backend_registry& r, const serve_options& o) {
+std::string why_no_gpu(const kernels::loaded_backends& b, const serve_options& o) {
   std::string why = o.main_gpu >= 0 ? "no GPU device with index " + std::to_string(o.main_gpu) : "no GPU device";
-  for (const auto& u : r.unavailable()) why += "; " + u.name + ": " + u.why.message();
-  if (kernels::compiled_backends().empty()) why += " (this r1-runner is built without GPU backends)";
+  for (const auto& u : b.registry.unavailable()) why += "; " + u.name + ": " + u.why.message();
+  if (b.plugins.empty()) {
+    why += " (no GPU backend plugin in " + (b.dir.empty() ? std::string("the backend directory") : b.dir) +
+           ": install r1-backend-vulkan or r1-backend-cuda, or give --backend-dir)";
+  }
   return why;
 }
 
 }  // namespace
+
+kernels::loaded_backends load_backends(const serve_options& o, int cpu_threads) {
+  return kernels::load_backends({.dir = o.backend_dir, .cpu_threads = cpu_threads, .enable_gpu = !o.no_gpu});
+}
 
 result<gpu_choice> plan_gpus(const engine::model& m, const serve_options& o, tensor_type kv_type, int32_t n_ctx) {
   gpu_choice c;
   const bool gpus_off = o.no_gpu || o.n_gpu_layers == 0;
   std::vector<kernels::device*> devices;
   if (!gpus_off) {
-    c.registry = std::make_unique<kernels::backend_registry>(
-        kernels::make_backend_registry({.cpu_threads = 1, .enable_gpu = true}));
-    devices = pick_devices(*c.registry, o);
+    kernels::loaded_backends b = load_backends(o, 1);
+    devices = pick_devices(b.registry, o);
     if (devices.empty() && o.n_gpu_layers > 0) {
-      return resource_exhausted(std::to_string(o.n_gpu_layers) + " GPU layers requested but " +
-                                why_no_gpu(*c.registry, o));
+      return resource_exhausted(std::to_string(o.n_gpu_layers) + " GPU layers requested but " + why_no_gpu(b, o));
     }
+    c.registry = std::make_unique<kernels::backend_registry>(std::move(b.registry));
   } else if (o.no_gpu && o.n_gpu_layers > 0) {
     return invalid_argument(std::to_string(o.n_gpu_layers) + " GPU layers requested but GPUs are disabled (R1_NO_GPU)");
   }

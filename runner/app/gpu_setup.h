@@ -1,7 +1,11 @@
 // Which GPUs a serving runner uses and which layers go there (the memory plan before the
 // context is created).
 //
-// plan_gpus() builds the backend registry (unless GPUs are disabled), picks the devices of the
+// load_backends() gives the CPU backend and the GPU backends of the plugin directory
+// (--backend-dir / R1_BACKEND_DIR, else ../lib/r1/backends next to the executable; none with
+// --no-gpu); `r1-runner --list-devices` prints them.
+//
+// plan_gpus() loads the backends (unless GPUs are disabled), picks the devices of the
 // first GPU backend that has any (CUDA before Vulkan: one backend per physical GPU; --main-gpu
 // keeps one device), plans with r1::planner and maps the plan's GPU shares to devices for
 // engine::context_params::gpus. With n_gpu_layers = -1 (as many as fit) software devices
@@ -21,6 +25,7 @@
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
 #include "r1/kernels/backend.h"
+#include "r1/kernels/plugin_loader.h"
 #include "r1/planner/memory_plan.h"
 #include "runner_options.h"
 
@@ -31,6 +36,9 @@ struct gpu_choice {
   std::vector<engine::gpu_offload> offload;             // for context_params::gpus
   planner::memory_plan plan;
 };
+
+// Never fails: plugins that cannot load are reported in the result (see plugin_loader.h).
+kernels::loaded_backends load_backends(const serve_options& o, int cpu_threads);
 
 // n_ctx: the context per slot the context will really use (after 0 -> trained length).
 result<gpu_choice> plan_gpus(const engine::model& m, const serve_options& o, tensor_type kv_type, int32_t n_ctx);

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     case runner_command::render: return r1::runner::run_render(opts->render);
     case runner_command::bench: return r1::runner::run_bench(opts->bench);
     case runner_command::quantize: return r1::runner::run_quantize(opts->quantize);
-    case runner_command::list_devices: return r1::runner::run_list_devices(opts->serve.no_gpu);
+    case runner_command::list_devices: return r1::runner::run_list_devices(opts->serve);
     case runner_command::serve: break;
   }
   r1::log_level level;

@@ -35,6 +35,10 @@ void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
   app.add_option("--gpu-memory-limit", s.gpu_memory_limit,
                  "bytes of each GPU the memory plan may use (test/debug knob; 0: what the device reports)")
       ->envname("R1_GPU_MEMORY_LIMIT");
+  app.add_option("--backend-dir", s.backend_dir,
+                 "directory of the GPU backend plugins (libr1-backend-*.so; default: ../lib/r1/backends next to "
+                 "this executable)")
+      ->envname("R1_BACKEND_DIR");
 }
 
 }  // namespace

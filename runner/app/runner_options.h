@@ -2,12 +2,12 @@
 //
 //   r1-runner --model PATH [--model PATH...] [--ctx N] [--parallel N] [--threads N]
 //             [--kv-type f16|f32|q8_0] [--batch N] [--n-gpu-layers N] [--main-gpu I] [--no-gpu]
-//             (--port N [--host H] | --socket PATH)
+//             [--backend-dir DIR] (--port N [--host H] | --socket PATH)
 //   r1-runner tokenize --model FILE [--no-special] TEXT
 //   r1-runner render --model FILE --messages JSON [--no-generation-prompt]
 //   r1-runner bench --model FILE [-p 512] [-n 128] [--threads N] [--repetitions 3]
 //   r1-runner quantize IN.gguf OUT.gguf TYPE [--threads N] [--json]
-//   r1-runner --list-devices
+//   r1-runner --list-devices [--backend-dir DIR] [--no-gpu]
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,7 @@ struct serve_options {
   int main_gpu = -1;              // -1: every GPU of the first GPU backend; i: only device i
   bool no_gpu = false;            // --no-gpu / R1_NO_GPU=1: never touch a GPU library
   uint64_t gpu_memory_limit = 0;  // R1_GPU_MEMORY_LIMIT (test/debug): bytes the plan may use per GPU
+  std::string backend_dir;        // --backend-dir / R1_BACKEND_DIR: GPU plugins ("": ../lib/r1/backends)
 };
 
 struct tokenize_options {

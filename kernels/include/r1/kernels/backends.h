@@ -1,13 +1,16 @@
-// The backends compiled into this binary (r1::kernels_backends): CPU always,
-// Vulkan when built with R1_VULKAN, CUDA with R1_CUDA. A GPU backend that
-// cannot start (no loader, no driver, no device) is recorded as unavailable
+// The backends linked statically into one binary (r1::kernels_backends): CPU always, Vulkan
+// when built with R1_VULKAN, CUDA with R1_CUDA. The backend tests and tools link this; r1-runner
+// does not: it loads the GPU backends as plugins (plugin_loader.h), so it needs no GPU library.
+// A GPU backend that cannot start (no loader, no driver, no device) is recorded as unavailable
 // with its reason instead of failing the whole registry.
 // Not thread safe while building; the registry is read-only afterwards.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "r1/kernels/backend.h"
+#include "r1/kernels/plugin_loader.h"  // list_devices_json()
 
 namespace r1::kernels {
 
@@ -20,11 +23,5 @@ backend_registry make_backend_registry(const backends_options& o = {});
 
 // Names of the GPU backends compiled in ("vulkan", "cuda"), whether usable or not.
 std::vector<std::string> compiled_backends();
-
-// JSON for `r1-runner --list-devices`:
-// {"devices":[{"backend","index","name","type","total_memory","free_memory",
-//   "compute_capability"?, "driver"?}...], "unavailable":[{"backend","error"}...]}
-// Memory in bytes. `type` is device_type_name(); CUDA adds compute_capability.
-std::string list_devices_json(const backend_registry& r);
 
 }  // namespace r1::kernels
