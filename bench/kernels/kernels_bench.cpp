@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -133,7 +134,107 @@ struct options {
   int threads = 0;
   bool quick = false;
   bool skip_scalar = false;
+  bool gemm_only = false;
 };
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Best wall time and best CPU time (all threads of the process) of several runs.
+struct timing {
+  double wall = 1e30, cpu = 1e30;
+};
+template <typename F>
+timing best_timing(F&& f, double min_total, int min_reps) {
+  timing t;
+  double total = 0;
+  for (int rep = 0; rep < min_reps || total < min_total; ++rep) {
+    const auto t0 = clock_type::now();
+    const double c0 = process_cpu_seconds();
+    f();
+    const double wall = seconds_since(t0), cpu = process_cpu_seconds() - c0;
+    t.wall = std::min(t.wall, wall);
+    t.cpu = std::min(t.cpu, cpu);
+    total += wall;
+    if (rep > 50) break;
+  }
+  return t;
+}
+
+// Prompt GEMM on the 1.5B model's shapes (rows x cols = out x in), 512 columns:
+// the amx path against the avx512 (VNNI 4-column) kernels, GFLOP/s of wall time
+// and per CPU-second (the figure that survives a shared machine), 1 and n threads.
+void gemm_section(const options& opt, int n_threads, const float* x, int64_t x_cols) {
+  if (!kernel_path_supported(kernel_path::amx)) {
+    std::printf("\n## Prompt GEMM: amx path not available on this CPU\n");
+    return;
+  }
+  const int64_t n_cols = opt.quick ? 128 : 512;
+  std::printf("\n## Prompt GEMM (%lld columns): GFLOP/s wall / per CPU-second, amx vs avx512\n\n",
+              static_cast<long long>(n_cols));
+  std::printf("| type | rows x cols | threads | avx512 | amx | amx / avx512 (CPU-s) |\n|---|---|---|---|---|---|\n");
+  const int64_t shapes[3][2] = {{1536, 1536}, {8960, 1536}, {1536, 8960}};
+  for (tensor_type t : {tensor_type::q4_k, tensor_type::q6_k, tensor_type::q5_k, tensor_type::q8_0, tensor_type::q4_0}) {
+    for (const auto& sh : shapes) {
+      const int64_t rows = sh[0], cols = sh[1];
+      if (cols > x_cols) continue;
+      std::vector<uint8_t> wbuf(static_cast<size_t>(rows) * row_size(t, cols));
+      thread_pool fill_pool(n_threads);
+      fill_weights(t, wbuf.data(), wbuf.size(), fill_pool);
+      const matrix_view w{t, rows, cols, wbuf.data(), 0};
+      std::vector<float> y(static_cast<size_t>(rows * n_cols));
+      for (int threads : {1, n_threads}) {
+        thread_pool pool(threads);
+        scratch s;
+        timing tm[2];
+        const char* paths[2] = {"avx512", "amx"};
+        for (int k = 0; k < 2; ++k) {
+          if (!set_kernel_path(paths[k]).ok()) return;
+          tm[k] = best_timing([&] { matmul(w, x, n_cols, x_cols, y.data(), rows, pool, s); }, 0.5, 3);
+        }
+        const double gf = 2.0 * static_cast<double>(rows * cols * n_cols) / 1e9;
+        std::printf("| %s | %lld x %lld | %d | %.0f / %.0f | %.0f / %.0f | %.2f |\n", std::string(type_info(t).name).c_str(),
+                    static_cast<long long>(rows), static_cast<long long>(cols), threads, gf / tm[0].wall,
+                    gf / tm[0].cpu, gf / tm[1].wall, gf / tm[1].cpu, tm[0].cpu / tm[1].cpu);
+        std::fflush(stdout);
+        if (n_threads == 1) break;
+      }
+    }
+  }
+}
+
+// Columns at which the amx path overtakes the avx512 kernels (Q4_K 1536 x 1536, 1 thread).
+void crossover_section(const float* x, int64_t x_cols) {
+  if (!kernel_path_supported(kernel_path::amx)) return;
+  std::printf("\n## AMX crossover: Q4_K and Q6_K 1536 x 1536, 1 thread, CPU ms of the best run\n\n");
+  std::printf("| type | columns | avx512 ms | amx ms |\n|---|---|---|---|\n");
+  for (tensor_type t : {tensor_type::q4_k, tensor_type::q6_k}) {
+    const int64_t rows = 1536, cols = 1536;
+    std::vector<uint8_t> wbuf(static_cast<size_t>(rows) * row_size(t, cols));
+    thread_pool pool(1);
+    fill_weights(t, wbuf.data(), wbuf.size(), pool);
+    const matrix_view w{t, rows, cols, wbuf.data(), 0};
+    std::vector<float> y(static_cast<size_t>(rows * 64));
+    scratch s;
+    const int64_t saved = amx_min_cols();
+    set_amx_min_cols(1);  // time the AMX kernels at every width
+    for (int64_t nc : {4, 8, 12, 16, 24, 32, 64}) {
+      if (cols > x_cols) break;
+      double ms[2];
+      const char* paths[2] = {"avx512", "amx"};
+      for (int k = 0; k < 2; ++k) {
+        if (!set_kernel_path(paths[k]).ok()) return;
+        ms[k] = 1e3 * best_timing([&] { matmul(w, x, nc, x_cols, y.data(), rows, pool, s); }, 0.2, 3).cpu;
+      }
+      std::printf("| %s | %lld | %.3f | %.3f |\n", std::string(type_info(t).name).c_str(), static_cast<long long>(nc),
+                  ms[0], ms[1]);
+    }
+    set_amx_min_cols(saved);
+  }
+}
 
 options parse(int argc, char** argv) {
   options o;
@@ -143,8 +244,9 @@ options parse(int argc, char** argv) {
     else if (a == "--threads" && i + 1 < argc) o.threads = std::atoi(argv[++i]);
     else if (a == "--quick") o.quick = true;
     else if (a == "--skip-scalar") o.skip_scalar = true;
+    else if (a == "--gemm-only") o.gemm_only = true;
     else {
-      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar]\n");
+      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar] [--gemm-only]\n");
       std::exit(2);
     }
   }
@@ -162,6 +264,15 @@ int main(int argc, char** argv) {
               "avx512bf16 %d; threads %d; weight buffer %zu MiB\n\n",
               f.logical_cpus, f.physical_cores, f.avx2, f.avx512f, f.avx512vnni, f.avx512bf16, n_threads,
               opt.size_mb);
+  if (opt.gemm_only) {
+    const int64_t x_cols = 8960;
+    std::vector<float> xg(static_cast<size_t>(x_cols) * 512);
+    for (size_t i = 0; i < xg.size(); ++i) xg[i] = static_cast<float>((i * 7919) % 2001) * 1e-3f - 1.0f;
+    gemm_section(opt, n_threads, xg.data(), x_cols);
+    crossover_section(xg.data(), x_cols);
+    (void)set_kernel_path("auto");
+    return 0;
+  }
   thread_pool pool(n_threads), single(1);
   const size_t bytes = opt.size_mb << 20;
   std::vector<uint8_t> buf(bytes + 64);

@@ -4,6 +4,7 @@
 #include "r1/kernels/matmul.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "amx_tiles.h"
 #include "blocks.h"
@@ -19,9 +20,13 @@ static_assert(static_cast<int>(tensor_type::q4_0) == 2 && static_cast<int>(tenso
               static_cast<int>(tensor_type::q4_k) == 12 && static_cast<int>(tensor_type::q5_k) == 13 &&
               static_cast<int>(tensor_type::q6_k) == 14, "amx_kernels slots follow the ggml type ids");
 
+// Measured crossover (docs/dev/kernels.md): below this the dot kernels win.
+constexpr int64_t k_default_amx_min_cols = 12;
+std::atomic<int64_t> g_amx_min_cols{k_default_amx_min_cols};
+
 // The AMX kernel for w, or nullptr when the batch stays on the dot kernels.
 const detail::amx_kernel* amx_kernel_for(const matrix_view& w, int64_t n_cols) {
-  if (n_cols < amx_min_cols || active_kernel_path() != kernel_path::amx) return nullptr;
+  if (n_cols < g_amx_min_cols.load(std::memory_order_relaxed) || active_kernel_path() != kernel_path::amx) return nullptr;
   const int id = static_cast<int>(w.type);
   if (id < 0 || id >= detail::n_dot_slots || !detail::amx_kernels[id].run) return nullptr;
   return &detail::amx_kernels[id];
@@ -86,6 +91,13 @@ int64_t rows_per_chunk(int64_t rows, int64_t n_cols, int n_threads) {
 }
 
 }  // namespace
+
+int64_t amx_min_cols() { return g_amx_min_cols.load(std::memory_order_relaxed); }
+
+void set_amx_min_cols(int64_t n) {
+  R1_ASSERT(n >= 1);
+  g_amx_min_cols.store(n, std::memory_order_relaxed);
+}
 
 void quantize_columns(tensor_type t, const float* x, int64_t n_cols, int64_t x_stride, int64_t cols, void* dst,
                       thread_pool& pool) {

@@ -129,13 +129,13 @@ TEST(Amx, ExtremeQuantsStayExact) {
   }
 }
 
-// Below amx_min_cols the amx path runs the avx512 dot kernels: bit-identical.
+// Below amx_min_cols() the amx path runs the avx512 dot kernels: bit-identical.
 TEST(Amx, SmallBatchesStayOnDotKernels) {
   R1_REQUIRE_AMX();
   path_guard guard;
   std::mt19937 rng(63);
   for (tensor_type t : k_amx_types) {
-    const shape s{24, type_info(t).block_elems == 256 ? 512 : 128, amx_min_cols - 1};
+    const shape s{24, type_info(t).block_elems == 256 ? 512 : 128, amx_min_cols() - 1};
     const auto w = test::random_blocks(rng, t, s.rows * s.cols);
     const auto x = test::random_floats(rng, s.cols * s.n_cols);
     const run_result amx = run_matmul("amx", t, s, w, x, s.cols, 2);

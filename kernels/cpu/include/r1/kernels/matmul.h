@@ -27,12 +27,15 @@ struct matrix_view {
   size_t row_stride_bytes = 0;      // 0: packed rows (row_size(type, cols))
 };
 
-// On the amx kernel path, batches of at least amx_min_cols columns with Q4_K,
+// On the amx kernel path, batches of at least amx_min_cols() columns with Q4_K,
 // Q5_K, Q6_K, Q8_0 or Q4_0 weights run on AMX-INT8 tiles (same integer products
 // as the dot kernels; only the float summation order differs). Smaller batches
 // and decode use the dot kernels. No weight copy is kept: each task unpacks its
 // 16 rows into a per-thread buffer (about 34 KiB per 1024 columns for K-quants).
-inline constexpr int64_t amx_min_cols = 16;
+// The threshold is process-wide; set_amx_min_cols (n >= 1) is for benchmarks and
+// tests and, like set_kernel_path, should be called while no matmul runs.
+int64_t amx_min_cols();
+void set_amx_min_cols(int64_t n);
 
 // Asserts on shape errors (callers validate model shapes at load).
 // `s` holds the converted activations; it is only used by the calling thread.
