@@ -9,11 +9,17 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
@@ -37,10 +43,12 @@ std::string helper_path() {
 }
 
 // Runs the helper and parses its JSON: positions[i] = [[id, logprob] x k].
-result<json> llamacpp_logprobs(const std::string& model, const std::string& kv, const std::vector<int32_t>& tokens) {
+// `env` is prepended to the command ("R1_LLAMACPP_UBATCH=1 " for token-by-token evaluation).
+result<json> llamacpp_logprobs(const std::string& model, const std::string& kv, const std::vector<int32_t>& tokens,
+                               const std::string& env = {}) {
   std::string csv;
   for (size_t i = 0; i < tokens.size(); ++i) csv += (i ? "," : "") + std::to_string(tokens[i]);
-  const std::string cmd = helper_path() + " '" + model + "' " + kv + " 2 5 " + csv + " 2>/dev/null";
+  const std::string cmd = env + helper_path() + " '" + model + "' " + kv + " 2 5 " + csv + " 2>/dev/null";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return io_error("popen");
   std::string out;
@@ -56,6 +64,7 @@ result<json> llamacpp_logprobs(const std::string& model, const std::string& kv, 
 
 struct compare_result {
   double max_err = 0;     // over llama.cpp's top-5 tokens at every position
+  double median_err = 0;  // median over positions of each position's largest difference
   double top1_agree = 0;  // fraction of positions with the same most likely token
   double clear_agree = 1;  // same, over positions where llama.cpp's top two are > 0.05 nat apart
   size_t clear = 0;
@@ -74,59 +83,108 @@ struct compare_result {
   }
 };
 
-compare_result compare(const std::string& path, tensor_type kv, const std::string& kv_name, size_t n_tokens,
-                       uint32_t seed) {
+// The other side of a comparison, position by position: the log-prob it gives a token (nullopt
+// when it does not know, e.g. a token outside another run's top-5) and its most likely token.
+struct logprob_source {
+  std::function<std::optional<double>(size_t pos, int32_t id)> logprob;
+  std::function<int32_t(size_t pos)> top1;
+};
+
+// Scores `other` against llama.cpp's top-5 lists `ref` (the helper's "positions").
+compare_result score(const json& ref, const logprob_source& other, size_t n_tokens) {
   compare_result r;
-  auto m = model::load({path});
-  EXPECT_TRUE(m.ok()) << m.error().to_string();
-  if (!m.ok()) return r;
-  const uint32_t n_vocab = (*m)->hparams().n_vocab;
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(std::min<uint32_t>(n_vocab, 20000)) - 1);
-  std::vector<int32_t> tokens(n_tokens);
-  for (auto& t : tokens) t = d(rng);
-  auto ref = llamacpp_logprobs(path, kv_name, tokens);
-  EXPECT_TRUE(ref.ok()) << ref.error().to_string();
-  if (!ref.ok()) return r;
-  auto ctx = context::create(**m, {.n_ctx = static_cast<int32_t>(std::max<size_t>(n_tokens, 64)),
-                                   .n_seq = 1, .kv_type = kv, .n_threads = 2, .n_batch = 512});
-  EXPECT_TRUE(ctx.ok());
-  std::vector<float> logits;
-  EXPECT_TRUE((*ctx)->decode(0, tokens, 0, logits_mode::all, logits).ok());
-  size_t agree = 0;
-  double clear_agree = 1;
+  size_t agree = 0, clear_agree = 0;
+  std::vector<double> pos_err;
   for (size_t i = 0; i < n_tokens; ++i) {
-    std::span<const float> row(logits.data() + i * n_vocab, n_vocab);
-    const json& top = (*ref)["positions"][i];
+    const json& top = ref[i];
+    double err = 0;
     for (const auto& e : top) {
-      const double theirs = e[1].get<double>();
-      const double ours = token_logprob(row, e[0].get<int32_t>());
-      r.max_err = std::max(r.max_err, std::fabs(ours - theirs));
+      const std::optional<double> ours = other.logprob(i, e[0].get<int32_t>());
+      if (ours) err = std::max(err, std::fabs(*ours - e[1].get<double>()));
     }
-    const bool same = top_logprobs(row, 1)[0].id == top[0][0].get<int32_t>();
+    pos_err.push_back(err);
+    r.max_err = std::max(r.max_err, err);
+    const bool same = other.top1(i) == top[0][0].get<int32_t>();
     agree += same;
     const double gap = top[0][1].get<double>() - top[1][1].get<double>();
     int bin = 0;
     while (bin < 4 && gap >= compare_result::k_gap_edges[bin + 1]) ++bin;
     ++r.gap_n[bin];
     r.gap_same[bin] += same;
-    if (top[0][1].get<double>() - top[1][1].get<double>() > 0.05) {
+    if (gap > 0.05) {
       ++r.clear;
       clear_agree += same;
     }
   }
-  r.clear_agree = r.clear ? (clear_agree - 1) / static_cast<double>(r.clear) : 1.0;
-  r.top1_agree = static_cast<double>(agree) / static_cast<double>(n_tokens);
+  std::nth_element(pos_err.begin(), pos_err.begin() + pos_err.size() / 2, pos_err.end());
+  r.median_err = pos_err.empty() ? 0 : pos_err[pos_err.size() / 2];
+  r.clear_agree = r.clear ? static_cast<double>(clear_agree) / static_cast<double>(r.clear) : 1.0;
+  r.top1_agree = n_tokens ? static_cast<double>(agree) / static_cast<double>(n_tokens) : 0.0;
   return r;
 }
 
+std::vector<int32_t> random_tokens(uint32_t n_vocab, size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(std::min<uint32_t>(n_vocab, 20000)) - 1);
+  std::vector<int32_t> tokens(n);
+  for (auto& t : tokens) t = d(rng);
+  return tokens;
+}
+
+// r1 (one batch, all logits) against llama.cpp (one batch unless `env` says otherwise) on the
+// same random token sequence.
+compare_result compare(const std::string& path, tensor_type kv, const std::string& kv_name, size_t n_tokens,
+                       uint32_t seed) {
+  auto m = model::load({path});
+  EXPECT_TRUE(m.ok()) << m.error().to_string();
+  if (!m.ok()) return {};
+  const uint32_t n_vocab = (*m)->hparams().n_vocab;
+  const std::vector<int32_t> tokens = random_tokens(n_vocab, n_tokens, seed);
+  auto ref = llamacpp_logprobs(path, kv_name, tokens);
+  EXPECT_TRUE(ref.ok()) << ref.error().to_string();
+  if (!ref.ok()) return {};
+  auto ctx = context::create(**m, {.n_ctx = static_cast<int32_t>(std::max<size_t>(n_tokens, 64)),
+                                   .n_seq = 1, .kv_type = kv, .n_threads = 2, .n_batch = 512});
+  EXPECT_TRUE(ctx.ok());
+  if (!ctx.ok()) return {};
+  std::vector<float> logits;
+  EXPECT_TRUE((*ctx)->decode(0, tokens, 0, logits_mode::all, logits).ok());
+  auto row = [&](size_t i) { return std::span<const float>(logits.data() + i * n_vocab, n_vocab); };
+  const logprob_source ours{[&](size_t i, int32_t id) -> std::optional<double> { return token_logprob(row(i), id); },
+                            [&](size_t i) { return top_logprobs(row(i), 1)[0].id; }};
+  return score((*ref)["positions"], ours, n_tokens);
+}
+
+// llama.cpp against itself on the same file and tokens: one batch versus token by token. How
+// far its own results move with the batch shape is the noise floor of any comparison with it.
+compare_result llamacpp_self_compare(const std::string& path, const std::string& kv_name, size_t n_tokens,
+                                     uint32_t seed) {
+  auto m = model::load({path});
+  EXPECT_TRUE(m.ok());
+  if (!m.ok()) return {};
+  const std::vector<int32_t> tokens = random_tokens((*m)->hparams().n_vocab, n_tokens, seed);
+  auto batch = llamacpp_logprobs(path, kv_name, tokens);
+  auto single = llamacpp_logprobs(path, kv_name, tokens, "R1_LLAMACPP_UBATCH=1 ");
+  EXPECT_TRUE(batch.ok() && single.ok());
+  if (!batch.ok() || !single.ok()) return {};
+  const json& b = (*batch)["positions"];
+  const json& t = (*single)["positions"];
+  const logprob_source token_by_token{[&](size_t i, int32_t id) -> std::optional<double> {
+                                        for (const auto& e : t[i])
+                                          if (e[0].get<int32_t>() == id) return e[1].get<double>();
+                                        return std::nullopt;
+                                      },
+                                      [&](size_t i) { return t[i][0][0].get<int32_t>(); }};
+  return score(b, token_by_token, n_tokens);
+}
+
 std::string make(const test_support::temp_dir& dir, const std::string& arch, const std::string& type,
-                 const std::string& preset, bool yarn = false, float residual_scale = 1.0f) {
+                 const std::string& preset, bool yarn = false, float residual_scale = 1.0f, uint32_t n_layer = 3) {
   auto s = mkmodel::preset(arch, preset);
   EXPECT_TRUE(s.ok());
   mkmodel::model_spec spec = *s;
   if (preset == "tiny") {
-    spec.n_layer = 3;
+    spec.n_layer = n_layer;
     spec.n_embd = 256;
     spec.n_head = 4;
     spec.n_head_kv = 2;
@@ -141,7 +199,8 @@ std::string make(const test_support::temp_dir& dir, const std::string& arch, con
     spec.yarn_factor = 4;
     spec.yarn_orig_ctx = 1024;
   }
-  const std::string path = dir / (arch + "-" + type + (yarn ? "-yarn" : "") + (residual_scale != 1.0f ? "-damped" : "") + ".gguf");
+  const std::string path = dir / (arch + "-" + type + (yarn ? "-yarn" : "") + (residual_scale != 1.0f ? "-damped" : "") +
+                                  "-" + std::to_string(spec.n_layer) + "l.gguf");
   auto w = mkmodel::write_model(spec, path);
   EXPECT_TRUE(w.ok()) << w.error().to_string();
   return path;
@@ -156,12 +215,14 @@ class llamacpp : public ::testing::Test {
   }
 };
 
-TEST_F(llamacpp, f32_models_with_f32_cache_agree_within_0_02_nat) {
+// With llama.cpp's exact attention path (flash attention off in the helper) F32 models agree to
+// float rounding (~3e-6 measured); the bound was 0.02 nat.
+TEST_F(llamacpp, f32_models_with_f32_cache_agree_to_float_rounding) {
   test_support::temp_dir dir("llamacpp-f32");
   for (const std::string arch : {"qwen2", "llama", "qwen3"}) {
     const compare_result r = compare(make(dir, arch, "F32", "tiny"), tensor_type::f32, "f32", 128, 1);
     std::printf("%s F32: max |Δlogprob| %.3g over top-5, top-1 agreement %.3f\n", arch.c_str(), r.max_err, r.top1_agree);
-    EXPECT_LT(r.max_err, 0.02) << arch;
+    EXPECT_LT(r.max_err, 1e-4) << arch;
   }
 }
 
@@ -169,7 +230,7 @@ TEST_F(llamacpp, yarn_scaled_qwen3_agrees) {
   test_support::temp_dir dir("llamacpp-yarn");
   const compare_result r = compare(make(dir, "qwen3", "F32", "tiny", true), tensor_type::f32, "f32", 128, 2);
   std::printf("qwen3 F32 YaRN: max |Δlogprob| %.3g\n", r.max_err);
-  EXPECT_LT(r.max_err, 0.02);
+  EXPECT_LT(r.max_err, 1e-4);
 }
 
 TEST_F(llamacpp, q8_0_models_with_f16_cache_agree_within_0_15_nat) {
@@ -179,6 +240,41 @@ TEST_F(llamacpp, q8_0_models_with_f16_cache_agree_within_0_15_nat) {
     std::printf("%s Q8_0: max |Δlogprob| %.3g, top-1 agreement %.3f\n", arch.c_str(), r.max_err, r.top1_agree);
     EXPECT_LT(r.max_err, 0.15) << arch;
   }
+}
+
+// Both engines quantize activations the same way (Q8_K for K-quants) and the integer dot
+// products are exact, so on a shallow model, where a float32 summation-order difference cannot
+// yet have moved an activation across a rounding boundary, their log-probs agree to float
+// rounding. Any formula difference (RoPE, norms, biases, scales, the Q4_K/Q6_K decoding, the
+// quantizers' rounding) would show here as 1e-3 or more.
+TEST_F(llamacpp, shallow_q4_k_m_models_match_llamacpp_to_float_rounding) {
+  test_support::temp_dir dir("llamacpp-shallow");
+  for (const std::string arch : {"qwen2", "llama", "qwen3"}) {
+    const compare_result r = compare(make(dir, arch, "Q4_K_M", "tiny", false, 1.0f, 2), tensor_type::f32, "f32", 128, 5);
+    std::printf("%s Q4_K_M, 2 layers: median |Δlogprob| %.3g, max %.3g, top-1 agreement %.3f\n", arch.c_str(),
+                r.median_err, r.max_err, r.top1_agree);
+    EXPECT_LT(r.median_err, 1e-5) << arch;
+    // Room for a rare activation that rounds the other way in one engine: one Q8_K step in a
+    // K or V row reaches every later position through attention (~0.02-0.05 nat here; llama.cpp's
+    // AVX-512 and AMX builds differ from each other by 0.041 on the qwen2 model this way).
+    EXPECT_LT(r.max_err, 0.1) << arch;
+  }
+}
+
+// On deep random-weight models those rare rounding flips cascade from layer to layer (the
+// network is chaotic), and llama.cpp's own results move with the batch shape by as much. This
+// prints both, and holds r1 to what the noise allows: every position whose top two tokens are
+// at least 0.2 nat apart in llama.cpp must agree.
+TEST_F(llamacpp, deep_random_model_differs_from_llamacpp_as_llamacpp_does_from_itself) {
+  test_support::temp_dir dir("llamacpp-deep");
+  const std::string path = make(dir, "qwen2", "Q4_K_M", "tiny", false, 1.0f, 28);
+  const compare_result r = compare(path, tensor_type::f32, "f32", 256, 6);
+  const compare_result self = llamacpp_self_compare(path, "f32", 256, 6);
+  std::printf("qwen2 Q4_K_M, 28 layers: r1 vs llama.cpp median %.3g max %.3g top-1 %.3f; llama.cpp batch vs token by "
+              "token median %.3g max %.3g top-1 %.3f\n",
+              r.median_err, r.max_err, r.top1_agree, self.median_err, self.max_err, self.top1_agree);
+  std::printf("  r1 by llama.cpp's top-2 gap: %s\n  llama.cpp self: %s\n", r.gaps().c_str(), self.gaps().c_str());
+  EXPECT_EQ(r.gap_same[4], r.gap_n[4]);
 }
 
 // The real R1-Distill-Qwen-1.5B shape (1536 wide, 28 layers, 151936 tokens) at Q4_K_M.
@@ -196,7 +292,13 @@ TEST_F(llamacpp, q4_k_m_of_the_real_1_5b_shape_agrees_on_top1_over_512_positions
   const compare_result r = compare(path, kv_name == "f32" ? tensor_type::f32 : tensor_type::f16, kv_name, 512, 4);
   std::printf("qwen2 1.5B Q4_K_M (kv %s): max |Δlogprob| %.3g, top-1 agreement %.4f, on %zu clear positions %.4f\n",
               kv_name.c_str(), r.max_err, r.top1_agree, r.clear, r.clear_agree);
+  if (std::getenv("R1_LLAMACPP_SELF") != nullptr) {  // token by token: minutes on this shape
+    const compare_result self = llamacpp_self_compare(path, kv_name, 512, 4);
+    std::printf("  llama.cpp batch vs token by token: max %.3g, top-1 agreement %.4f; by gap: %s\n", self.max_err,
+                self.top1_agree, self.gaps().c_str());
+  }
   std::printf("  agreement by llama.cpp's top-2 gap (nat): %s\n", r.gaps().c_str());
+  EXPECT_EQ(r.gap_same[4], r.gap_n[4]) << "a position with a top-2 gap of 0.2 nat or more disagrees";
   EXPECT_GE(r.top1_agree, 0.99);
 }
 
@@ -217,6 +319,7 @@ TEST_F(llamacpp, q4_k_m_1_5b_shape_with_damped_residual_agrees_on_top1_over_512_
   std::printf("qwen2 1.5B Q4_K_M, residual 0.3 (kv %s): max |Δlogprob| %.3g, top-1 agreement %.4f\n", kv_name.c_str(),
               r.max_err, r.top1_agree);
   std::printf("  agreement by llama.cpp's top-2 gap (nat): %s\n", r.gaps().c_str());
+  EXPECT_EQ(r.gap_same[4], r.gap_n[4]) << "a position with a top-2 gap of 0.2 nat or more disagrees";
   EXPECT_GE(r.top1_agree, 0.99);
 }
 

@@ -4,8 +4,12 @@
 // log-probabilities of each position.
 //
 //   r1-llamacpp-logprobs MODEL KV_TYPE THREADS TOP_K TOKEN,TOKEN,...
-//   KV_TYPE: f32 | f16 | q8_0 (K and V cache type); flash attention is on.
+//   KV_TYPE: f32 | f16 | q8_0 (K and V cache type).
 //   R1_LLAMACPP_UBATCH=N (environment) sets the physical batch size.
+//   R1_LLAMACPP_FA=0|1 (environment): flash attention off (the default) or on. llama.cpp's
+//   CPU flash attention is not exact float math: on a one-layer F32 model with an F32 cache it
+//   moves log-probs by ~5e-4 even at position 0, against ~6e-7 without it; r1's attention is
+//   compared with the exact path.
 //
 // Output: {"n_vocab": N, "positions": [[[id, logprob], ...], ...]} on stdout.
 #include <llama.h>
@@ -97,7 +101,9 @@ int main(int argc, char** argv) {
   cp.n_threads_batch = threads;
   cp.type_k = kv_type;
   cp.type_v = kv_type;
-  cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;
+  const char* fa = std::getenv("R1_LLAMACPP_FA");
+  cp.flash_attn_type = fa != nullptr && std::strcmp(fa, "1") == 0 ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                                                                   : LLAMA_FLASH_ATTN_TYPE_DISABLED;
   cp.no_perf = true;
   llama_context* ctx = llama_init_from_model(model, cp);
   if (ctx == nullptr) {
