@@ -44,7 +44,9 @@ double seconds_since(clock_type::time_point t0) {
 }
 
 // Token ids spread over the vocabulary (what the tokens are does not change the work).
-int32_t token_at(int i, uint32_t n_vocab) { return static_cast<int32_t>((1000003u * static_cast<uint32_t>(i) + 17u) % n_vocab); }
+int32_t token_at(int i, uint32_t n_vocab) {
+  return static_cast<int32_t>((1000003u * static_cast<uint32_t>(i) + 17u) % n_vocab);
+}
 
 r1::status one_rep(runner& r, const options& o, int rep, uint32_t n_vocab) {
   r1::engine::context& ctx = *r.ctx;
@@ -68,7 +70,8 @@ r1::status one_rep(runner& r, const options& o, int rep, uint32_t n_vocab) {
   const r1::kernels::cuda_graph_stats after = r1::kernels::graph_stats(r.backend->device_at(0));
   std::printf(
       "{\"graphs\":%s,\"rep\":%d,\"pp\":%d,\"pp_tps\":%.2f,\"tg\":%d,\"tg_tps\":%.2f,\"tg_ms_p50\":%.3f,"
-      "\"graph_steps\":%llu,\"instantiations\":%llu,\"updates\":%llu,\"eager_steps\":%llu,\"fallbacks\":%llu}\n",
+      "\"graph_steps\":%llu,\"instantiations\":%llu,\"updates\":%llu,\"eager_steps\":%llu,\"fallbacks\":%llu}"
+      "\n",
       r.graphs ? "true" : "false", rep, o.n_prompt, o.n_prompt / pp_s, o.n_gen, o.n_gen / tg_s,
       step_ms.empty() ? 0.0 : step_ms[step_ms.size() / 2],
       static_cast<unsigned long long>(after.graph_steps - before.graph_steps),
@@ -132,7 +135,8 @@ int main(int argc, char** argv) {
   for (runner& r : runners) {
     std::vector<float> logits;
     const int32_t t[1] = {1};
-    if (const r1::status s = r.ctx->decode(0, t, 0, r1::engine::logits_mode::last, logits); !s.ok()) return fail(s);
+    if (const r1::status s = r.ctx->decode(0, t, 0, r1::engine::logits_mode::last, logits); !s.ok())
+      return fail(s);
   }
   const uint32_t n_vocab = m.value()->hparams().n_vocab;
   for (int rep = 0; rep < o.reps; ++rep) {

@@ -26,7 +26,8 @@ class cuda_device;
 
 class cuda_buffer final : public buffer {
  public:
-  cuda_buffer(const cuda_device& d, int dev, void* p, size_t n) : owner_(d), dev_(dev), p_(static_cast<uint8_t*>(p)), n_(n) {}
+  cuda_buffer(const cuda_device& d, int dev, void* p, size_t n)
+      : owner_(d), dev_(dev), p_(static_cast<uint8_t*>(p)), n_(n) {}
   ~cuda_buffer() override;
   size_t size() const override { return n_; }
   status upload(size_t offset, const void* src, size_t n) override;
@@ -43,7 +44,8 @@ class cuda_buffer final : public buffer {
 
 class cuda_device final : public device {
  public:
-  cuda_device(int dev, device_info info, const cuda_options& o) : dev_(dev), info_(std::move(info)), options_(o) {}
+  cuda_device(int dev, device_info info, const cuda_options& o)
+      : dev_(dev), info_(std::move(info)), options_(o) {}
   const device_info& info() const override { return info_; }
   bool supports(op_kind op, tensor_type t) const override;
   result<std::unique_ptr<buffer>> alloc(size_t bytes) override;

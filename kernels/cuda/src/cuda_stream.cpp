@@ -25,8 +25,8 @@ struct copy_args {
   size_t n = 0;
 };
 
-using recorded_op = std::variant<matmul_args, rms_norm_args, binary_args, swiglu_args, softmax_args, rope_args,
-                                 get_rows_args, convert_rows_args, attention_op_args, copy_args>;
+using recorded_op = std::variant<matmul_args, rms_norm_args, binary_args, swiglu_args, softmax_args,
+                                 rope_args, get_rows_args, convert_rows_args, attention_op_args, copy_args>;
 
 template <class T = float>
 T* ptr(const tensor_arg& a) {
@@ -109,7 +109,8 @@ class cuda_stream final : public stream {
     for (const auto& a : args) {
       if (a.empty()) continue;
       auto* b = dynamic_cast<cuda_buffer*>(a.buf);
-      if (!b || &b->owner() != &owner_) return invalid_argument("cuda stream: a tensor is not in a buffer of this device");
+      if (!b || &b->owner() != &owner_)
+        return invalid_argument("cuda stream: a tensor is not in a buffer of this device");
     }
     cudaSetDevice(dev_);
     return ok_status();
@@ -132,14 +133,16 @@ class cuda_stream final : public stream {
 
   // The launches themselves (arguments were checked when queued).
   status launch(const matmul_args& a) {
-    return cu::matmul(s_, a.type, ptr<uint8_t>(a.w), a.rows, a.cols, row_size(a.type, a.cols), ptr(a.x), a.n_cols,
-                      a.x_stride, ptr(a.y), a.y_stride);
+    return cu::matmul(s_, a.type, ptr<uint8_t>(a.w), a.rows, a.cols, row_size(a.type, a.cols), ptr(a.x),
+                      a.n_cols, a.x_stride, ptr(a.y), a.y_stride);
   }
   status launch(const rms_norm_args& a) {
-    return cu::rms_norm(s_, ptr(a.x), a.w.empty() ? nullptr : ptr(a.w), ptr(a.y), a.n, a.n_rows, a.stride, a.eps);
+    return cu::rms_norm(s_, ptr(a.x), a.w.empty() ? nullptr : ptr(a.w), ptr(a.y), a.n, a.n_rows, a.stride,
+                        a.eps);
   }
   status launch(const binary_args& a) {
-    return cu::binary(s_, a.op == binary_op::add, ptr(a.a), ptr(a.b), ptr(a.dst), a.n, a.b_len == 0 ? a.n : a.b_len);
+    return cu::binary(s_, a.op == binary_op::add, ptr(a.a), ptr(a.b), ptr(a.dst), a.n,
+                      a.b_len == 0 ? a.n : a.b_len);
   }
   status launch(const swiglu_args& a) { return cu::swiglu(s_, ptr(a.gate), ptr(a.up), ptr(a.dst), a.n); }
   status launch(const softmax_args& a) { return cu::softmax(s_, ptr(a.x), a.n, a.n_rows, a.stride, a.scale); }
@@ -154,8 +157,8 @@ class cuda_stream final : public stream {
   }
   status launch(const attention_op_args& a);
   status launch(const copy_args& a) {
-    return cuda_status(cudaMemcpyAsync(ptr<uint8_t>(a.dst), ptr<uint8_t>(a.src), a.n, cudaMemcpyDeviceToDevice, s_),
-                       "copy");
+    return cuda_status(
+        cudaMemcpyAsync(ptr<uint8_t>(a.dst), ptr<uint8_t>(a.src), a.n, cudaMemcpyDeviceToDevice, s_), "copy");
   }
 
   const cuda_device& owner_;
@@ -171,20 +174,43 @@ class cuda_stream final : public stream {
 
 status cuda_stream::launch(const rope_args& a) {
   float corr[2] = {0.0f, 0.0f};
-  if (a.ext_factor != 0.0f) rope_yarn_corr_dims(a.n_rot, a.n_ctx_orig, a.freq_base, a.beta_fast, a.beta_slow, corr);
+  if (a.ext_factor != 0.0f)
+    rope_yarn_corr_dims(a.n_rot, a.n_ctx_orig, a.freq_base, a.beta_fast, a.beta_slow, corr);
   float mscale = a.attn_factor;
   if (a.ext_factor != 0.0f) mscale *= 1.0f + 0.1f * std::log(1.0f / a.freq_scale);
-  const rope_consts c{a.n_tokens, a.n_heads, a.head_dim, a.token_stride, a.n_rot, a.neox,
-                      std::pow(a.freq_base, -2.0f / static_cast<float>(a.n_rot)), a.freq_scale, a.ext_factor, mscale,
-                      corr[0], corr[1]};
+  const rope_consts c{a.n_tokens,
+                      a.n_heads,
+                      a.head_dim,
+                      a.token_stride,
+                      a.n_rot,
+                      a.neox,
+                      std::pow(a.freq_base, -2.0f / static_cast<float>(a.n_rot)),
+                      a.freq_scale,
+                      a.ext_factor,
+                      mscale,
+                      corr[0],
+                      corr[1]};
   return cu::rope(s_, ptr(a.x), ptr<int32_t>(a.pos), ptr(a.freq_factors), c);
 }
 
 status cuda_stream::launch(const attention_op_args& a) {
-  const attention_consts c{a.q_stride, a.out_stride, a.n_q, a.n_head, a.n_head_kv, a.head_dim_k, a.head_dim_v,
-                           a.n_kv, a.q_pos0, a.causal, a.scale, a.k.type == tensor_type::f16,
-                           a.v.type == tensor_type::f16, a.k.pos_stride_bytes, a.k.head_stride_bytes,
-                           a.v.pos_stride_bytes, a.v.head_stride_bytes};
+  const attention_consts c{a.q_stride,
+                           a.out_stride,
+                           a.n_q,
+                           a.n_head,
+                           a.n_head_kv,
+                           a.head_dim_k,
+                           a.head_dim_v,
+                           a.n_kv,
+                           a.q_pos0,
+                           a.causal,
+                           a.scale,
+                           a.k.type == tensor_type::f16,
+                           a.v.type == tensor_type::f16,
+                           a.k.pos_stride_bytes,
+                           a.k.head_stride_bytes,
+                           a.v.pos_stride_bytes,
+                           a.v.head_stride_bytes};
   const uint8_t* k = a.n_kv > 0 ? ptr<uint8_t>(a.k.data) : nullptr;
   const uint8_t* v = a.n_kv > 0 ? ptr<uint8_t>(a.v.data) : nullptr;
   return cu::attention(s_, ptr(a.q), k, v, ptr(a.out), c);
@@ -209,8 +235,8 @@ status cuda_stream::end_step() {
   }
   recording_ = false;
   cudaSetDevice(dev_);
-  const status captured =
-      graph_.launch(s_, step_tokens_, owner_.options().fail_graph_capture, [this] { return replay(); }, c);
+  const status captured = graph_.launch(
+      s_, step_tokens_, owner_.options().fail_graph_capture, [this] { return replay(); }, c);
   if (captured.ok()) {
     ops_.clear();
     return ok_status();
@@ -226,7 +252,8 @@ status cuda_stream::end_step() {
     R1_LOG(warn, "cuda") << owner_.info().backend << owner_.info().index << ": CUDA graph capture failed ("
                          << captured.message() << "); the step ran op by op";
   } else {
-    R1_LOG(debug, "cuda") << "CUDA graph capture failed (" << captured.message() << "); the step ran op by op";
+    R1_LOG(debug, "cuda") << "CUDA graph capture failed (" << captured.message()
+                          << "); the step ran op by op";
   }
   return ok_status();
 }

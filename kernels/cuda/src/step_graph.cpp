@@ -22,9 +22,10 @@ step_graph::~step_graph() {
   }
 }
 
-status step_graph::launch(cudaStream_t s, int64_t n_tokens, bool refuse, const std::function<status()>& enqueue,
-                          graph_counters& c) {
-  R1_RETURN_IF_ERROR(cuda_status(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "begin capture"));
+status step_graph::launch(cudaStream_t s, int64_t n_tokens, bool refuse,
+                          const std::function<status()>& enqueue, graph_counters& c) {
+  R1_RETURN_IF_ERROR(
+      cuda_status(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "begin capture"));
   const status queued = enqueue();
   graph_holder graph;
   // Always end the capture, even after a failed launch: the stream must leave capture mode.

@@ -7,11 +7,11 @@
 // a step on a second slot (other cache rows). Skips where no CUDA device exists.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "r1/engine/context.h"

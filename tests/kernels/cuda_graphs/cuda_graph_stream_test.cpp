@@ -73,10 +73,19 @@ struct mini_layer {
   status queue(stream& s, int32_t pos0, int32_t n) {
     const int64_t kw = k_heads_kv * k_hd;
     R1_RETURN_IF_ERROR(s.rms_norm({{x.get(), 0}, {}, {xn.get(), 0}, k_embd, n, k_embd, 1e-6f}));
-    R1_RETURN_IF_ERROR(s.matmul({tensor_type::f32, k_heads * k_hd, k_embd, {wq.get(), 0}, {xn.get(), 0}, n, k_embd,
-                                 {q.get(), 0}, k_heads * k_hd}));
-    R1_RETURN_IF_ERROR(s.matmul({tensor_type::f32, kw, k_embd, {wk.get(), 0}, {xn.get(), 0}, n, k_embd, {k.get(), 0}, kw}));
-    R1_RETURN_IF_ERROR(s.matmul({tensor_type::f32, kw, k_embd, {wv.get(), 0}, {xn.get(), 0}, n, k_embd, {v.get(), 0}, kw}));
+    R1_RETURN_IF_ERROR(s.matmul({tensor_type::f32,
+                                 k_heads * k_hd,
+                                 k_embd,
+                                 {wq.get(), 0},
+                                 {xn.get(), 0},
+                                 n,
+                                 k_embd,
+                                 {q.get(), 0},
+                                 k_heads * k_hd}));
+    R1_RETURN_IF_ERROR(
+        s.matmul({tensor_type::f32, kw, k_embd, {wk.get(), 0}, {xn.get(), 0}, n, k_embd, {k.get(), 0}, kw}));
+    R1_RETURN_IF_ERROR(
+        s.matmul({tensor_type::f32, kw, k_embd, {wv.get(), 0}, {xn.get(), 0}, n, k_embd, {v.get(), 0}, kw}));
     rope_args r;
     r.pos = {pos.get(), 0};
     r.n_tokens = n;
@@ -93,8 +102,10 @@ struct mini_layer {
     r.token_stride = kw;
     R1_RETURN_IF_ERROR(s.rope(r));
     const size_t krow = static_cast<size_t>(kw) * 2, at = static_cast<size_t>(pos0) * krow;
-    R1_RETURN_IF_ERROR(s.convert_rows({{k.get(), 0}, kw, n, kw, tensor_type::f16, {k_cache.get(), at}, krow}));
-    R1_RETURN_IF_ERROR(s.convert_rows({{v.get(), 0}, kw, n, kw, tensor_type::f16, {v_cache.get(), at}, krow}));
+    R1_RETURN_IF_ERROR(
+        s.convert_rows({{k.get(), 0}, kw, n, kw, tensor_type::f16, {k_cache.get(), at}, krow}));
+    R1_RETURN_IF_ERROR(
+        s.convert_rows({{v.get(), 0}, kw, n, kw, tensor_type::f16, {v_cache.get(), at}, krow}));
     attention_op_args a;
     a.q = {q.get(), 0};
     a.out = {att.get(), 0};
@@ -110,8 +121,15 @@ struct mini_layer {
     a.v = a.k;
     a.v.data = {v_cache.get(), 0};
     R1_RETURN_IF_ERROR(s.attention(a));
-    R1_RETURN_IF_ERROR(s.matmul({tensor_type::f32, k_embd, k_embd, {wo.get(), 0}, {att.get(), 0}, n, k_embd,
-                                 {tmp.get(), 0}, k_embd}));
+    R1_RETURN_IF_ERROR(s.matmul({tensor_type::f32,
+                                 k_embd,
+                                 k_embd,
+                                 {wo.get(), 0},
+                                 {att.get(), 0},
+                                 n,
+                                 k_embd,
+                                 {tmp.get(), 0},
+                                 k_embd}));
     R1_RETURN_IF_ERROR(s.binary({binary_op::add, {x.get(), 0}, {tmp.get(), 0}, {x.get(), 0}, n * k_embd, 0}));
     return s.copy({x.get(), 0}, {out.get(), 0}, static_cast<size_t>(n * k_embd) * 4);
   }
@@ -156,9 +174,9 @@ cuda_or_skip cuda(const cuda_options& o) {
   return {std::move(b).value(), ""};
 }
 
-#define R1_CUDA_OR_SKIP(var, opts)                       \
-  auto var = cuda(opts);                                 \
-  if (!var.b) {                                          \
+#define R1_CUDA_OR_SKIP(var, opts)                          \
+  auto var = cuda(opts);                                    \
+  if (!var.b) {                                             \
     GTEST_SKIP() << "no CUDA device, skipped: " << var.why; \
   }
 
