@@ -40,10 +40,10 @@ fi
 # ---- end of package stage
 
 if command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
-  step "CUDA backend (nvcc found): build, then the backend op and CUDA graph tests (they skip without a GPU)"
+  step "CUDA backend (nvcc found): build the plugin, then the backend op and CUDA graph tests (they skip without a GPU)"
   cmake -S . -B build-cuda -G Ninja "${launcher[@]}" -DR1_CUDA=ON \
     -DCMAKE_CUDA_COMPILER="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)" >/dev/null
-  cmake --build build-cuda -j "$jobs" --target kernels_backend_tests kernels_cuda_graph_tests
+  cmake --build build-cuda -j "$jobs" --target kernels_backend_tests kernels_cuda_graph_tests r1-backend-cuda
   ctest --test-dir build-cuda -R '^(kernels_backend_tests|kernels_cuda_graph_tests)$' --output-on-failure
 fi
 
