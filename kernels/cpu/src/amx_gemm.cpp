@@ -319,7 +319,45 @@ void task(const amx_weight& w, const amx_packed_act& act, int64_t rt, int64_t tt
   _tile_release();
 }
 
+// Q8_K activation row, bit for bit what quantize_row(Q8_K) gives: max = the
+// first element of largest magnitude (signed), iscale = −127/max, q = min(127,
+// round half even(iscale·x)) — the vector conversion rounds as the scalar magic
+// number does for |v| ≤ 127 — bsums of 16, d = 1/iscale.
+void quantize_q8_k_row(const float* x, void* dst, int64_t n) {
+  auto* y = static_cast<block_q8_k*>(dst);
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int64_t i = 0; i < n / qk_k; ++i, x += qk_k) {
+    __m512 amax = _mm512_setzero_ps();
+    for (int j = 0; j < qk_k; j += 16) amax = _mm512_max_ps(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + j)), amax);
+    const float m = _mm512_reduce_max_ps(amax);
+    block_q8_k& b = y[i];
+    if (m == 0.0f) {
+      std::memset(&b, 0, sizeof(b));
+      continue;
+    }
+    float max = 0.0f;
+    for (int j = 0; j < qk_k; j += 16) {
+      const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_andnot_ps(sign, _mm512_loadu_ps(x + j)), _mm512_set1_ps(m), _CMP_EQ_OQ);
+      if (hit) {
+        max = x[j + __builtin_ctz(hit)];
+        break;
+      }
+    }
+    const float iscale = -127.0f / max;
+    const __m512 is = _mm512_set1_ps(iscale);
+    const __m512i top = _mm512_set1_epi32(127);
+    for (int k = 0; k < 16; ++k) {
+      const __m512i v = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(is, _mm512_loadu_ps(x + 16 * k))), top);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(b.qs + 16 * k), _mm512_cvtsepi32_epi8(v));
+      b.bsums[k] = static_cast<int16_t>(_mm512_reduce_add_epi32(v));
+    }
+    b.d = 1.0f / iscale;
+  }
+}
+
 }  // namespace
+
+extern const amx_quantize_fn amx_quantize_q8_k = quantize_q8_k_row;
 
 // Slots follow the ggml type ids: 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K.
 extern const amx_kernel amx_kernels[n_dot_slots] = {

@@ -68,4 +68,9 @@ struct amx_kernel {
 // code of amx_gemm.cpp runs unless the amx path is active.
 extern const amx_kernel amx_kernels[n_dot_slots];
 
+// Quantizes n floats (a multiple of 256) to Q8_K, identical to quantize_row(Q8_K);
+// AVX-512, so only for the amx path (the prompt's activations, once per matmul).
+using amx_quantize_fn = void (*)(const float* x, void* dst, int64_t n);
+extern const amx_quantize_fn amx_quantize_q8_k;
+
 }  // namespace r1::kernels::detail

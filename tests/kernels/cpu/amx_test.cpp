@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <string>
 
 #include "r1/kernels/cpu_features.h"
@@ -168,6 +169,31 @@ TEST(Amx, QuantizedActivationsAreReusable) {
       matmul_quantized(mv, xq.data(), n, row_size(vt, cols), y2.data(), rows, pool);
       EXPECT_EQ(y1, y2);
     }
+  }
+}
+
+// The amx path quantizes Q8_K activations with its own AVX-512 code: bit for bit
+// what quantize_row gives, including ties of the largest magnitude (the first
+// one's sign wins), exact halves, an all-zero block and values far apart.
+TEST(Amx, Q8KActivationsEqualQuantizeRow) {
+  R1_REQUIRE_AMX();
+  path_guard guard;
+  ASSERT_TRUE(set_kernel_path("amx").ok());
+  std::mt19937 rng(65);
+  const int64_t cols = 1024, n = 9;
+  std::vector<float> x = test::random_floats(rng, cols * n, 3.0f);
+  for (int j = 0; j < 256; ++j) x[static_cast<size_t>(j)] = 0.0f;                     // block of zeros
+  x[300] = -5.0f, x[301] = 5.0f;                                                       // tie: the first wins
+  x[600] = 7.0f, x[601] = -7.0f;
+  for (int j = 0; j < 256; ++j) x[static_cast<size_t>(768 + j)] = static_cast<float>(j - 127) * 0.5f;  // halves
+  x[cols + 5] = 1e30f, x[cols + 6] = 1e-30f;
+  thread_pool pool(2);
+  const size_t stride = row_size(tensor_type::q8_k, cols);
+  std::vector<uint8_t> got(stride * n), want(stride);
+  quantize_columns(tensor_type::q8_k, x.data(), n, cols, cols, got.data(), pool);
+  for (int64_t j = 0; j < n; ++j) {
+    ASSERT_TRUE(quantize_row(tensor_type::q8_k, x.data() + j * cols, want.data(), cols).ok());
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data() + j * stride, stride)) << "column " << j;
   }
 }
 
