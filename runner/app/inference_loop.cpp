@@ -1,6 +1,8 @@
 #include "inference_loop.h"
 
+#include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "r1/base/log.h"
 
@@ -151,18 +153,73 @@ void inference_loop::assign_pending() {
 }
 
 void inference_loop::step_slots() {
-  for (auto& s : slots_) {
+  plan_turn();
+  evaluate_turn();
+  send_turn();
+}
+
+void inference_loop::plan_turn() {
+  rows_.clear();
+  size_t n_logits = 0;
+  const int32_t n_batch = ctx_.params().n_batch;
+  int32_t generating = 0;
+  for (auto& s : slots_) generating += s.gen && s.gen->prompt_done() ? 1 : 0;
+  int32_t prompt_budget = generating > 0 ? std::max(n_batch / 4, 1) : n_batch;
+  prompt_budget = std::max(prompt_budget - generating, 1);
+  const size_t n = slots_.size();
+  for (size_t k = 0; k < n; ++k) {
+    // From a rotating start, so prompt readers take turns at the prompt budget.
+    slot_state& s = slots_[(prompt_turn_ + k) % n];
+    s.stepped = false;
+    s.n_rows = s.n_logits = 0;
     if (!s.gen) continue;
     if (s.channel->cancelled()) s.gen->cancel();
-    result<engine::generation_output> r = s.gen->step();
-    task_event e;
-    if (r.ok()) {
-      e.out = std::move(r.value());
-    } else {
-      e.out.done = true;
-      e.out.reason = engine::stop_reason::error;
-      e.out.error = r.error().message();
+    const bool reading = !s.gen->prompt_done() && !s.gen->done();
+    if (reading && prompt_budget <= 0 && !s.channel->cancelled()) continue;  // waits for a later turn
+    s.out = {};
+    s.stepped = true;
+    engine::step_input in;
+    if (!s.gen->prepare(s.out, in, reading ? prompt_budget : 0)) continue;
+    if (reading) prompt_budget -= static_cast<int32_t>(in.tokens.size());
+    s.row0 = rows_.size();
+    s.n_rows = in.tokens.size();
+    s.logit0 = n_logits;
+    for (size_t i = 0; i < in.tokens.size(); ++i) {
+      const bool want = in.mode == engine::logits_mode::all || (in.mode == engine::logits_mode::last && i + 1 == in.tokens.size());
+      rows_.push_back({s.gen->seq(), in.pos + static_cast<int32_t>(i), in.tokens[i], want});
+      s.n_logits += want ? 1 : 0;
     }
+    n_logits += s.n_logits;
+  }
+  prompt_turn_ = (prompt_turn_ + 1) % n;
+}
+
+void inference_loop::evaluate_turn() {
+  if (rows_.empty()) return;
+  const status st = ctx_.decode_batch(rows_, logits_);
+  const size_t n_vocab = ctx_.m().hparams().n_vocab;
+  std::vector<float> own;
+  for (auto& s : slots_) {
+    if (!s.stepped || s.n_rows == 0) continue;
+    if (st.ok()) {
+      // Rows were collected from a rotating start: each slot knows where its logits are.
+      s.gen->complete(s.out, std::span<const float>(logits_).subspan(s.logit0 * n_vocab, s.n_logits * n_vocab), st);
+      continue;
+    }
+    // One slot's failure must not end the others: each evaluates its rows alone.
+    const engine::batch_row* r = rows_.data() + s.row0;
+    const status own_st = ctx_.decode_batch(std::span<const engine::batch_row>(r, s.n_rows), own);
+    s.gen->complete(s.out, own, own_st);
+  }
+}
+
+void inference_loop::send_turn() {
+  for (auto& s : slots_) {
+    if (!s.stepped) continue;
+    s.stepped = false;
+    task_event e;
+    e.out = std::move(s.out);
+    s.out = {};
     const bool last = e.out.done;
     if (last) e.stats = s.gen->stats();
     // Steps that produced nothing visible are not sent (prompt chunks, held-back text).

@@ -22,6 +22,9 @@ struct architecture {
   status (*bind)(const tensor_source& src, const model_hparams& hp, weights& w);
   // Runs the layers over fs.x (n_tokens rows of n_embd) in place; see forward_state.
   void (*forward_layers)(const model& m, forward_state& fs);
+  // forward_layers takes batches whose rows belong to several sequences (fs.spans); without
+  // it, context::decode_batch evaluates each sequence's rows in a pass of their own.
+  bool multi_seq = false;
 };
 
 // nullptr for an unknown architecture; an entry with bind == nullptr is recognised but refused.

@@ -68,24 +68,30 @@ void attend(const model& m, forward_state& fs, int il) {
   const model_hparams& hp = m.hparams();
   const int64_t kw = int64_t{hp.n_head_kv} * hp.head_dim_k;
   const int64_t vw = int64_t{hp.n_head_kv} * hp.head_dim_v;
-  fs.kv->store(il, fs.seq, fs.pos0, fs.n, fs.k.data(), kw, fs.v.data(), vw);
-  kernels::attention_args a;
-  a.q = fs.q.data();
-  a.q_stride = int64_t{hp.n_head} * hp.head_dim_k;
-  a.out = fs.att.data();
-  a.out_stride = int64_t{hp.n_head} * hp.head_dim_v;
-  a.n_q = fs.n;
-  a.n_head = static_cast<int>(hp.n_head);
-  a.n_head_kv = static_cast<int>(hp.n_head_kv);
-  a.head_dim_k = static_cast<int>(hp.head_dim_k);
-  a.head_dim_v = static_cast<int>(hp.head_dim_v);
-  a.n_kv = fs.pos0 + fs.n;
-  a.q_pos0 = fs.pos0;
-  a.causal = true;
-  a.scale = hp.kq_scale;
-  a.k = fs.kv->k_view(il, fs.seq);
-  a.v = fs.kv->v_view(il, fs.seq);
-  kernels::attention(a, *fs.pool);
+  const int64_t qw = int64_t{hp.n_head} * hp.head_dim_k;
+  const int64_t ow = int64_t{hp.n_head} * hp.head_dim_v;
+  // Each span writes its own sequence's cache and attends over it alone.
+  for (const seq_span& sp : fs.spans) {
+    const int64_t r0 = sp.row0;
+    fs.kv->store(il, sp.seq, sp.pos0, sp.n, fs.k.data() + r0 * kw, kw, fs.v.data() + r0 * vw, vw);
+    kernels::attention_args a;
+    a.q = fs.q.data() + r0 * qw;
+    a.q_stride = qw;
+    a.out = fs.att.data() + r0 * ow;
+    a.out_stride = ow;
+    a.n_q = sp.n;
+    a.n_head = static_cast<int>(hp.n_head);
+    a.n_head_kv = static_cast<int>(hp.n_head_kv);
+    a.head_dim_k = static_cast<int>(hp.head_dim_k);
+    a.head_dim_v = static_cast<int>(hp.head_dim_v);
+    a.n_kv = sp.pos0 + sp.n;
+    a.q_pos0 = sp.pos0;
+    a.causal = true;
+    a.scale = hp.kq_scale;
+    a.k = fs.kv->k_view(il, sp.seq);
+    a.v = fs.kv->v_view(il, sp.seq);
+    kernels::attention(a, *fs.pool);
+  }
 }
 
 void attn_output(forward_state& fs, const layer_weights& l) {

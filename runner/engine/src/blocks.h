@@ -27,7 +27,8 @@ void norm_heads(float* x, const vec& w, int32_t n, int64_t n_heads, int64_t head
 // RoPE on fs.q and fs.k at the batch positions.
 void rope_qk(const model& m, forward_state& fs);
 
-// Stores fs.k / fs.v in the KV cache of layer il, attends fs.q over the cache into fs.att.
+// Stores fs.k / fs.v in the KV cache of layer il, attends fs.q over the cache into fs.att;
+// each span of fs.spans over its own sequence.
 void attend(const model& m, forward_state& fs, int il);
 
 // x += Wo · att.

@@ -18,6 +18,7 @@ struct context::state {
   kernels::scratch scratch;
   forward_state fs;
   std::vector<float> out_norm;  // normalised final rows
+  std::vector<int32_t> tokens;  // the tokens of a decode_batch chunk
 };
 
 context::context(const model& m, const context_params& p) : m_(m), p_(p) {}
@@ -99,15 +100,23 @@ status context::hidden(int seq, std::span<const int32_t> tokens, int32_t pos, st
 status context::run_batch(std::span<const int32_t> tokens, int32_t pos, int seq, bool keep_on_device,
                           bool* on_device) {
   forward_state& fs = st_->fs;
+  const int32_t n = static_cast<int32_t>(tokens.size());
+  fs.spans.assign(1, seq_span{seq, pos, 0, n});
+  for (int32_t i = 0; i < n; ++i) fs.pos[static_cast<size_t>(i)] = pos + i;
+  return forward_chunk(tokens, keep_on_device, on_device);
+}
+
+status context::forward_chunk(std::span<const int32_t> tokens, bool keep_on_device, bool* on_device) {
+  forward_state& fs = st_->fs;
   *on_device = false;
   const model_hparams& hp = m_.hparams();
-  fs.seq = seq;
-  fs.pos0 = pos;
+  R1_ASSERT(fs.spans.size() == 1 || (m_.arch().multi_seq && !dev_));
+  fs.seq = fs.spans.front().seq;
+  fs.pos0 = fs.spans.front().pos0;
   fs.n = static_cast<int32_t>(tokens.size());
-  for (int32_t i = 0; i < fs.n; ++i) fs.pos[static_cast<size_t>(i)] = pos + i;
   const kernels::matrix_view& e = m_.w().token_embd.view;
   status s = kernels::get_rows(e.type, e.data, e.row_stride_bytes, e.rows, hp.n_embd, tokens.data(), fs.n, fs.x.data());
-  R1_ASSERT(s.ok());  // ids were validated by run()
+  R1_ASSERT(s.ok());  // ids were validated by run() / check_rows()
   if (!dev_) {
     fs.layer_begin = 0;
     fs.layer_end = hp.n_layer;
@@ -200,6 +209,121 @@ status context::run(int seq, std::span<const int32_t> tokens, int32_t pos, logit
       const matrix& out = m_.w().output;
       kernels::matmul(out.view, fs.xn.data(), static_cast<int64_t>(count), ne, dst, n_vocab, *fs.pool, *fs.scratch);
     }
+  }
+  return ok_status();
+}
+
+status context::check_rows(std::span<const batch_row> rows) const {
+  if (rows.empty()) return invalid_argument("no rows to evaluate");
+  const uint32_t n_vocab = m_.hparams().n_vocab;
+  std::vector<bool> seen(static_cast<size_t>(p_.n_seq), false);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const batch_row& r = rows[i];
+    const std::string where = "batch row " + std::to_string(i) + ": ";
+    if (r.seq < 0 || r.seq >= p_.n_seq) return invalid_argument(where + "slot " + std::to_string(r.seq) + " does not exist");
+    if (r.token < 0 || static_cast<uint32_t>(r.token) >= n_vocab) {
+      return invalid_argument(where + "token id " + std::to_string(r.token) + " is outside the vocabulary of " +
+                              std::to_string(n_vocab));
+    }
+    if (r.pos < 0 || r.pos >= p_.n_ctx) {
+      return resource_exhausted(where + "position " + std::to_string(r.pos) + " does not fit in the context of " +
+                                std::to_string(p_.n_ctx));
+    }
+    const bool continues = i > 0 && rows[i - 1].seq == r.seq;
+    if (continues) {
+      if (r.pos != rows[i - 1].pos + 1) {
+        return invalid_argument(where + "position " + std::to_string(r.pos) + " does not follow " +
+                                std::to_string(rows[i - 1].pos) + " of the same slot");
+      }
+      continue;
+    }
+    if (seen[static_cast<size_t>(r.seq)]) {
+      return invalid_argument(where + "slot " + std::to_string(r.seq) + " already has rows earlier in the batch");
+    }
+    seen[static_cast<size_t>(r.seq)] = true;
+    const int32_t held = static_cast<int32_t>(kv_->tokens(r.seq).size());
+    if (r.pos > held) {
+      return invalid_argument(where + "position " + std::to_string(r.pos) + " is beyond the " + std::to_string(held) +
+                              " tokens slot " + std::to_string(r.seq) + " holds");
+    }
+  }
+  return ok_status();
+}
+
+status context::decode_batch(std::span<const batch_row> rows, std::vector<float>& logits) {
+  R1_RETURN_IF_ERROR(check_rows(rows));
+  size_t wanted = 0;
+  for (const batch_row& r : rows) wanted += r.want_logits ? 1 : 0;
+  logits.assign(wanted * m_.hparams().n_vocab, 0.0f);
+  if (!m_.arch().multi_seq || dev_) return decode_each(rows, logits);
+  decode_rows(rows, logits);
+  return ok_status();
+}
+
+void context::decode_rows(std::span<const batch_row> rows, std::vector<float>& logits) {
+  const model_hparams& hp = m_.hparams();
+  const int64_t ne = hp.n_embd, n_vocab = hp.n_vocab;
+  forward_state& fs = st_->fs;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (i == 0 || rows[i - 1].seq != rows[i].seq) kv_->truncate(rows[i].seq, rows[i].pos);
+  }
+  float* out = logits.data();
+  std::vector<int32_t>& tokens = st_->tokens;
+  for (size_t off = 0; off < rows.size(); off += static_cast<size_t>(p_.n_batch)) {
+    const size_t n = std::min(rows.size() - off, static_cast<size_t>(p_.n_batch));
+    tokens.resize(n);
+    fs.spans.clear();
+    for (size_t i = 0; i < n; ++i) {
+      const batch_row& r = rows[off + i];
+      tokens[i] = r.token;
+      fs.pos[i] = r.pos;
+      if (i == 0 || rows[off + i - 1].seq != r.seq) fs.spans.push_back({r.seq, r.pos, static_cast<int32_t>(i), 0});
+      ++fs.spans.back().n;
+    }
+    bool on_device = false;
+    const status s = forward_chunk(tokens, false, &on_device);
+    R1_ASSERT(s.ok());  // the CPU path has no failure of its own
+    for (const seq_span& sp : fs.spans) {
+      auto& cached = kv_->mutable_tokens(sp.seq);
+      cached.insert(cached.end(), tokens.begin() + sp.row0, tokens.begin() + sp.row0 + sp.n);
+    }
+    // The wanted rows, normalised side by side, go through the head in one matmul.
+    int32_t k = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!rows[off + i].want_logits) continue;
+      norm_rows(fs.x.data() + static_cast<int64_t>(i) * ne, m_.w().output_norm, fs.xn.data() + k * ne, 1, ne, hp.rms_eps);
+      ++k;
+    }
+    if (k == 0) continue;
+    kernels::matmul(m_.w().output.view, fs.xn.data(), k, ne, out, n_vocab, *fs.pool, *fs.scratch);
+    out += k * n_vocab;
+  }
+}
+
+status context::decode_each(std::span<const batch_row> rows, std::vector<float>& logits) {
+  const size_t n_vocab = m_.hparams().n_vocab;
+  float* out = logits.data();
+  std::vector<int32_t> tokens;
+  std::vector<float> part;
+  for (size_t b = 0; b < rows.size();) {
+    size_t e = b + 1;
+    while (e < rows.size() && rows[e].seq == rows[b].seq) ++e;
+    tokens.clear();
+    size_t wanted = 0;
+    for (size_t i = b; i < e; ++i) {
+      tokens.push_back(rows[i].token);
+      wanted += rows[i].want_logits ? 1 : 0;
+    }
+    // The narrowest mode that covers the wanted rows.
+    const bool only_last = wanted == 1 && rows[e - 1].want_logits;
+    const logits_mode mode = wanted == 0 ? logits_mode::none : only_last ? logits_mode::last : logits_mode::all;
+    R1_RETURN_IF_ERROR(run(rows[b].seq, tokens, rows[b].pos, mode, &part, nullptr));
+    for (size_t i = b; i < e; ++i) {
+      if (!rows[i].want_logits) continue;
+      const float* src = mode == logits_mode::last ? part.data() : part.data() + (i - b) * n_vocab;
+      out = std::copy(src, src + n_vocab, out);
+    }
+    b = e;
   }
   return ok_status();
 }

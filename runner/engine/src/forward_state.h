@@ -11,17 +11,29 @@
 
 namespace r1::engine {
 
+// Rows [row0, row0 + n) of a batch: consecutive tokens of sequence `seq` at positions
+// pos0 .. pos0 + n - 1 (causal among themselves, over the sequence's own cache).
+struct seq_span {
+  int seq = 0;
+  int32_t pos0 = 0;
+  int32_t row0 = 0;
+  int32_t n = 0;
+};
+
 struct forward_state {
   kv_cache* kv = nullptr;
   kernels::thread_pool* pool = nullptr;
   kernels::scratch* scratch = nullptr;
 
+  // The sequences of the batch, in row order. Architectures with multi_seq (the dense ones)
+  // take several spans in one pass; the others get exactly one, also described by seq/pos0.
+  std::vector<seq_span> spans;
   int seq = 0;
-  int32_t pos0 = 0;  // position of the first token of the batch
+  int32_t pos0 = 0;  // position of the first token of the batch (single-span batches)
   int32_t n = 0;     // tokens in the batch
   // Layers architecture::forward_layers runs: [layer_begin, layer_end) (the CPU share).
   uint32_t layer_begin = 0, layer_end = 0;
-  std::vector<int32_t> pos;
+  std::vector<int32_t> pos;  // position of each row (RoPE)
 
   // Row-major [n][width] buffers.
   std::vector<float> x;     // residual stream, n_embd

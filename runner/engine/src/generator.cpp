@@ -85,40 +85,64 @@ status generator::start(std::vector<int32_t> prompt, const generation_params& p)
 
 result<generation_output> generator::step() {
   generation_output out;
-  if (done_) {
-    out.done = true;
-    return out;
-  }
-  if (cancelled_) {
-    finish(out, stop_reason::cancelled);
-    return out;
-  }
-  if (!prompt_done_) {
-    status s = prefill_chunk(out);
-    if (!s.ok()) {
-      out.error = s.message();
-      finish(out, stop_reason::error);
-    }
-    return out;
-  }
-  generate_one(out);
+  step_input in;
+  if (!prepare(out, in)) return out;
+  const status s = ctx_.decode(seq_, in.tokens, in.pos, in.mode, rows_);
+  complete(out, rows_, s);
   return out;
 }
 
-status generator::prefill_chunk(generation_output& out) {
+bool generator::prepare(generation_output& out, step_input& in, int32_t max_prompt) {
+  in_flight_ = 0;
+  if (done_) {
+    out.done = true;
+    return false;
+  }
+  if (cancelled_) {
+    finish(out, stop_reason::cancelled);
+    return false;
+  }
+  if (prompt_done_) {
+    if (!generate_one(out)) return false;
+    in.tokens = std::span<const int32_t>(last_token_, 1);
+    in.pos = n_past_;
+    in.mode = logits_mode::last;
+    in_flight_ = 1;
+    return true;
+  }
+  const size_t limit = static_cast<size_t>(max_prompt > 0 ? max_prompt : ctx_.params().n_batch);
   const size_t remaining = prompt_.size() - static_cast<size_t>(n_past_);
-  const size_t n = std::min(remaining, static_cast<size_t>(ctx_.params().n_batch));
+  const size_t n = std::min(remaining, limit);
   const bool last = n == remaining;
-  const logits_mode mode = p_.prompt_logprobs ? logits_mode::all : last ? logits_mode::last : logits_mode::none;
-  std::span<const int32_t> chunk(prompt_.data() + n_past_, n);
-  std::vector<float> rows;
-  R1_RETURN_IF_ERROR(ctx_.decode(seq_, chunk, n_past_, mode, rows));
+  in.tokens = std::span<const int32_t>(prompt_.data() + n_past_, n);
+  in.pos = n_past_;
+  in.mode = p_.prompt_logprobs ? logits_mode::all : last ? logits_mode::last : logits_mode::none;
+  in_flight_ = static_cast<int32_t>(n);
+  return true;
+}
+
+void generator::complete(generation_output& out, std::span<const float> logits, const status& eval) {
+  const int32_t n = in_flight_;
+  in_flight_ = 0;
+  if (done_ || n == 0) return;
+  if (!eval.ok()) {
+    out.error = eval.message();
+    finish(out, stop_reason::error);
+    return;
+  }
+  if (prompt_done_) {
+    logits_.assign(logits.begin(), logits.end());
+    ++n_past_;
+    return;
+  }
+  const std::span<const float> rows = logits;  // n rows with prompt logprobs, else 0 or 1
   const int64_t n_vocab = ctx_.m().hparams().n_vocab;
+  const bool last = static_cast<size_t>(n_past_ + n) == prompt_.size();
   if (p_.prompt_logprobs) {
-    for (size_t i = 0; i < n; ++i) {
-      const size_t g = static_cast<size_t>(n_past_) + i;
+    for (int32_t i = 0; i < n; ++i) {
+      const size_t g = static_cast<size_t>(n_past_ + i);
       if (g + 1 >= prompt_.size()) break;
-      std::span<const float> row(rows.data() + i * static_cast<size_t>(n_vocab), static_cast<size_t>(n_vocab));
+      std::span<const float> row = rows.subspan(static_cast<size_t>(i) * static_cast<size_t>(n_vocab), static_cast<size_t>(n_vocab));
       const int32_t next = prompt_[g + 1];
       token_probs_value tp;
       tp.chosen = {next, token_logprob(row, next)};
@@ -127,23 +151,24 @@ status generator::prefill_chunk(generation_output& out) {
     }
     if (last) logits_.assign(rows.end() - n_vocab, rows.end());
   } else if (last) {
-    logits_.swap(rows);
+    logits_.assign(rows.begin(), rows.end());
   }
-  n_past_ += static_cast<int32_t>(n);
-  stats_.prompt_n += static_cast<int32_t>(n);
-  if (last) {
-    prompt_done_ = true;
-    t_prompt_done_ = std::chrono::steady_clock::now();
-    stats_.prompt_ms = std::chrono::duration<double, std::milli>(t_prompt_done_ - t_start_).count();
-    if (p_.n_predict == 0) finish(out, stop_reason::length);
-  }
-  return ok_status();
+  n_past_ += n;
+  stats_.prompt_n += n;
+  if (last) prefill_done(out);
 }
 
-void generator::generate_one(generation_output& out) {
+void generator::prefill_done(generation_output& out) {
+  prompt_done_ = true;
+  t_prompt_done_ = std::chrono::steady_clock::now();
+  stats_.prompt_ms = std::chrono::duration<double, std::milli>(t_prompt_done_ - t_start_).count();
+  if (p_.n_predict == 0) finish(out, stop_reason::length);
+}
+
+bool generator::generate_one(generation_output& out) {
   if (p_.n_predict >= 0 && n_generated_ >= p_.n_predict) {
     finish(out, stop_reason::length);
-    return;
+    return false;
   }
   const tokenizer& tok = ctx_.m().tok();
   bool constrained = false, think_open_allowed = false;
@@ -155,7 +180,7 @@ void generator::generate_one(generation_output& out) {
     if (!mask_logits(constrained, think_open_allowed)) {
       out.error = "the output constraint allows no token here";
       finish(out, stop_reason::error);
-      return;
+      return false;
     }
   }
   const std::vector<float>* logits = matcher_ ? &masked_ : &logits_;
@@ -163,7 +188,7 @@ void generator::generate_one(generation_output& out) {
   const int32_t id = next_token();
   if (tok.is_eog(id)) {
     finish(out, stop_reason::eog);
-    return;
+    return false;
   }
   // Forced tokens close the reasoning; the whitespace after </think> never reaches the answer.
   const bool forced = forced_pos_ != forced_before;
@@ -171,7 +196,7 @@ void generator::generate_one(generation_output& out) {
     if (status s = matcher_->accept(id); !s.ok()) {
       out.error = s.message();
       finish(out, stop_reason::error);
-      return;
+      return false;
     }
   }
   sampler_->accept(id);
@@ -189,24 +214,18 @@ void generator::generate_one(generation_output& out) {
   if (stops_->matched()) {
     out.stop_word = stops_->stop_word();
     finish(out, stop_reason::stop_string);
-    return;
+    return false;
   }
   if (p_.n_predict >= 0 && n_generated_ >= p_.n_predict) {
     finish(out, stop_reason::length);
-    return;
+    return false;
   }
   if (n_past_ >= ctx_.params().n_ctx) {
     finish(out, stop_reason::context);
-    return;
+    return false;
   }
-  const int32_t one[1] = {id};
-  status s = ctx_.decode(seq_, one, n_past_, logits_mode::last, logits_);
-  if (!s.ok()) {
-    out.error = s.message();
-    finish(out, stop_reason::error);
-    return;
-  }
-  ++n_past_;
+  last_token_[0] = id;
+  return true;
 }
 
 int32_t generator::next_token() {

@@ -320,6 +320,6 @@ void forward_deepseek2(const model& m, forward_state& fs) {
 
 }  // namespace
 
-const architecture k_arch_deepseek2{"deepseek2", false, bind_deepseek2, forward_deepseek2};
+const architecture k_arch_deepseek2{"deepseek2", false, bind_deepseek2, forward_deepseek2, false};
 
 }  // namespace r1::engine

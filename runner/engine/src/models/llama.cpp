@@ -34,6 +34,6 @@ void forward_llama(const model& m, forward_state& fs) {
 
 }  // namespace
 
-const architecture k_arch_llama{"llama", false, bind_llama, forward_llama};
+const architecture k_arch_llama{"llama", false, bind_llama, forward_llama, true};
 
 }  // namespace r1::engine

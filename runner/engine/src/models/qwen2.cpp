@@ -38,6 +38,6 @@ void forward_qwen2(const model& m, forward_state& fs) {
 
 }  // namespace
 
-const architecture k_arch_qwen2{"qwen2", true, bind_qwen2, forward_qwen2};
+const architecture k_arch_qwen2{"qwen2", true, bind_qwen2, forward_qwen2, true};
 
 }  // namespace r1::engine

@@ -37,6 +37,6 @@ void forward_qwen3(const model& m, forward_state& fs) {
 
 }  // namespace
 
-const architecture k_arch_qwen3{"qwen3", true, bind_qwen3, forward_qwen3};
+const architecture k_arch_qwen3{"qwen3", true, bind_qwen3, forward_qwen3, true};
 
 }  // namespace r1::engine

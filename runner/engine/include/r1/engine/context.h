@@ -8,6 +8,8 @@
 // already holds: positions >= pos are overwritten, so truncating and re-evaluating is how a
 // prompt that shares only a prefix with the cache is handled. Batches larger than n_batch are
 // split internally (the logits are identical: each row of a matmul is computed alone).
+// decode_batch() is continuous batching: rows of several slots (the next token of each
+// generating slot, a chunk of a new prompt) in one forward pass that reads the weights once.
 //
 // Ownership: borrows the model (which must outlive the context); owns the KV cache, the pool
 // and the buffers. Thread safety: none; one thread (the inference thread) drives a context.
@@ -69,6 +71,14 @@ enum class logits_mode {
   all,   // logits of every token: n rows of n_vocab (teacher forcing, prompt logprobs)
 };
 
+// One row of a multi-sequence batch: `token` of slot `seq` at position `pos`.
+struct batch_row {
+  int seq = 0;
+  int32_t pos = 0;
+  int32_t token = 0;
+  bool want_logits = false;  // this row's logits go to decode_batch's output
+};
+
 class context {
  public:
   static result<std::unique_ptr<context>> create(const model& m, const context_params& p);
@@ -77,6 +87,20 @@ class context {
   // Evaluates tokens for `seq` at positions pos .. pos+n-1; the slot's cached tokens become
   // its first pos tokens followed by `tokens`. Logits go to `logits` per `mode`.
   status decode(int seq, std::span<const int32_t> tokens, int32_t pos, logits_mode mode, std::vector<float>& logits);
+
+  // Evaluates the rows of several slots in one forward pass: each matmul reads the weights once
+  // for all rows, each row is rotated at its own position and attends over its own slot's
+  // cache. The rows of one slot must be adjacent in `rows`, at consecutive positions (a prompt
+  // chunk, or one generated token), the first no greater than what the slot holds (as for
+  // decode(), the slot's cached tokens become its first pos tokens followed by these); a slot
+  // appears in one run of rows only. `logits` gets one row of n_vocab per row with
+  // want_logits, in row order, equal to what decode() of each slot alone gives (each matmul
+  // column is computed alone). More than n_batch rows are split internally.
+  // Architectures without multi-sequence batches (deepseek2) and contexts with GPU layers
+  // evaluate each slot's rows in a pass of their own: same results, no shared weight reads.
+  // Errors: as decode(), plus invalid_argument for rows of one slot that are not adjacent or
+  // not consecutive; every row is checked before anything is evaluated.
+  status decode_batch(std::span<const batch_row> rows, std::vector<float>& logits);
 
   // Same evaluation, returning the final normalised hidden states (n rows of n_embd).
   status hidden(int seq, std::span<const int32_t> tokens, int32_t pos, std::vector<float>& out);
@@ -97,6 +121,12 @@ class context {
              std::vector<float>* hidden);
   // Leaves the residual of the batch in the forward state, or on the output GPU (*on_device).
   status run_batch(std::span<const int32_t> tokens, int32_t pos, int seq, bool keep_on_device, bool* on_device);
+  // The same for a batch whose rows, spans and positions are already in the forward state.
+  status forward_chunk(std::span<const int32_t> tokens, bool keep_on_device, bool* on_device);
+  status check_rows(std::span<const batch_row> rows) const;
+  // decode_batch of the multi-sequence CPU path, and the fallback one slot at a time.
+  void decode_rows(std::span<const batch_row> rows, std::vector<float>& logits);
+  status decode_each(std::span<const batch_row> rows, std::vector<float>& logits);
 
   const model& m_;
   context_params p_;

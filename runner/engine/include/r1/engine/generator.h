@@ -12,6 +12,11 @@
 // stop strings with holdback, n_predict, context full), detokenize, then evaluate that token.
 // Interleaving step() calls of several generators is how slots share the inference thread.
 //
+// step() is prepare() + one context::decode() + complete(). A caller that batches several
+// slots into one forward pass (context::decode_batch) calls the halves itself: prepare() says
+// what the step needs evaluated, the caller evaluates it with the other slots' rows and hands
+// the logits to complete(). Results are the same either way.
+//
 // Ownership: borrows the context (and its model), which must outlive the generator.
 // Thread safety: none. Errors: start(): invalid_argument / resource_exhausted with the counts;
 // step(): a failed forward pass (the output then has done = true and reason = error).
@@ -21,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -93,6 +99,14 @@ struct generation_stats {
   bool truncated = false;
 };
 
+// What one step needs evaluated in the generator's slot: `tokens` (valid until complete())
+// at positions pos .. pos+n-1, with logits per `mode`.
+struct step_input {
+  std::span<const int32_t> tokens;
+  int32_t pos = 0;
+  logits_mode mode = logits_mode::none;
+};
+
 class generator {
  public:
   generator(context& ctx, int seq);
@@ -102,16 +116,27 @@ class generator {
 
   status start(std::vector<int32_t> prompt, const generation_params& p);
   result<generation_output> step();
+  // First half of a step: everything before the forward pass (for a generating slot: pick
+  // the token, stop checks, text into `out`). Returns false when nothing is to be evaluated
+  // (the generation ended and `out` is final; also when done() already). Otherwise `in` is
+  // the evaluation: the next token, or a prompt chunk of at most max_prompt tokens (0: the
+  // context's n_batch); the caller must then call complete() with the same `out`.
+  bool prepare(generation_output& out, step_input& in, int32_t max_prompt = 0);
+  // Second half: `logits` holds the rows the evaluation gave for in.mode (none; one row for
+  // last; one per token for all) or `eval` says why it failed (the output ends with error).
+  void complete(generation_output& out, std::span<const float> logits, const status& eval);
   // Ends the generation now: the next step() returns done with reason cancelled.
   void cancel() { cancelled_ = true; }
 
   bool done() const { return done_; }
+  // True once the whole prompt is evaluated (steps then generate one token each).
+  bool prompt_done() const { return prompt_done_; }
   int seq() const { return seq_; }
   const generation_stats& stats() const { return stats_; }
 
  private:
-  status prefill_chunk(generation_output& out);
-  void generate_one(generation_output& out);
+  void prefill_done(generation_output& out);
+  bool generate_one(generation_output& out);  // true when the token is to be evaluated
   int32_t next_token();  // forced (reasoning budget) or sampled
   void finish(generation_output& out, stop_reason r);
   void emit_text(generation_output& out, const std::string& text);
@@ -128,6 +153,9 @@ class generator {
   bool cancelled_ = false;
   int32_t n_generated_ = 0;
   std::vector<float> logits_;     // of the last evaluated position
+  std::vector<float> rows_;       // step()'s evaluation output
+  int32_t in_flight_ = 0;         // tokens handed out by prepare(), not yet completed
+  int32_t last_token_[1] = {0};   // the generated token being evaluated
   std::unique_ptr<sampler> sampler_;
   std::unique_ptr<detokenizer_stream> detok_;
   std::unique_ptr<stop_matcher> stops_;
