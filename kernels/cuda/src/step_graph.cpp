@@ -24,6 +24,9 @@ step_graph::~step_graph() {
 
 status step_graph::launch(cudaStream_t s, int64_t n_tokens, bool refuse,
                           const std::function<status()>& enqueue, graph_counters& c) {
+  // A launch error reported inside the capture must be this step's: drop one left by earlier calls
+  // (each of those returned it already).
+  (void)cudaGetLastError();
   R1_RETURN_IF_ERROR(
       cuda_status(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), "begin capture"));
   const status queued = enqueue();
