@@ -75,7 +75,7 @@ if [ -z "$MODEL" ]; then
   fi
 fi
 cmake --build "$BUILD" -j "$JOBS" --target r1-runner r1-cuda-decode-bench kernels_cuda_graph_tests \
-  kernels_backend_tests >> "$OUT/build.log" 2>&1 || die "build failed (see $OUT/build.log)"
+  kernels_backend_tests kernels_backend_forward_tests >> "$OUT/build.log" 2>&1 || die "build failed (see $OUT/build.log)"
 phase build
 
 # ---- the model: F16 from r1-mkmodel, then Q4_K_M on every core (while the tests run) ----
@@ -90,9 +90,10 @@ if [ -n "$MAKER" ]; then
   phase model_f16
 fi
 
-# ---- tests: the CUDA graph tests and every op against the CPU ----
+# ---- tests: the CUDA graph tests, every op against the CPU, the engine's offload (graphs on) ----
 TESTS=ok
-ctest --test-dir "$BUILD" -R '^(kernels_cuda_graph_tests|kernels_backend_tests)$' --output-on-failure --timeout 240 \
+ctest --test-dir "$BUILD" -R '^(kernels_cuda_graph_tests|kernels_backend_tests|kernels_backend_forward_tests)$' \
+  -j 3 --output-on-failure --timeout 240 \
   > "$OUT/tests.log" 2>&1 || TESTS=failed
 phase tests
 if [ -n "$QUANT" ]; then
