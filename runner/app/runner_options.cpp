@@ -67,7 +67,7 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
   bench->add_option("--threads,-t", o.bench.threads, "compute threads (0: physical cores)");
   bench->add_option("-r,--repetitions", o.bench.repetitions, "runs of each test");
   bench->add_option("--kv-type", o.bench.kv_type, "KV cache type: f16, f32 or q8_0");
-  bench->add_option("--kernel-path", o.bench.kernel_path, "CPU kernel path: auto, avx512, avx2 or scalar");
+  bench->add_option("--kernel-path", o.bench.kernel_path, "CPU kernel path: auto, amx, avx512, avx2 or scalar");
   bench->add_flag("--bandwidth", o.bench.bandwidth, "also measure the memory read bandwidth (decode roofline)");
 
   CLI::App* quant = app.add_subcommand("quantize", "write a quantized copy of a GGUF model (F32/F16/BF16 source)");

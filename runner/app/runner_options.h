@@ -56,7 +56,7 @@ struct bench_options {
   int threads = 0;
   int repetitions = 3;
   std::string kv_type = "f16";
-  std::string kernel_path = "auto";  // scalar | avx2 | avx512 | auto
+  std::string kernel_path = "auto";  // scalar | avx2 | avx512 | amx | auto
   bool bandwidth = false;  // also measure the machine's read bandwidth (the decode roofline)
 };
 
