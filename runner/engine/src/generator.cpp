@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "r1/base/assert.h"
 #include "r1/engine/reasoning_splitter.h"
 
 namespace r1::engine {
@@ -130,14 +131,18 @@ void generator::complete(generation_output& out, std::span<const float> logits, 
     finish(out, stop_reason::error);
     return;
   }
+  const int64_t n_vocab = ctx_.m().hparams().n_vocab;
+  const bool last = prompt_done_ || static_cast<size_t>(n_past_ + n) == prompt_.size();
+  // The rows prepare() asked for: one for a generated token, n with prompt logprobs, else the
+  // last chunk's one row or none.
+  const size_t want_rows = prompt_done_ ? 1 : p_.prompt_logprobs ? static_cast<size_t>(n) : last ? 1 : 0;
+  R1_ASSERT_MSG(logits.size() == want_rows * static_cast<size_t>(n_vocab), "generator::complete: wrong logits rows");
   if (prompt_done_) {
     logits_.assign(logits.begin(), logits.end());
     ++n_past_;
     return;
   }
-  const std::span<const float> rows = logits;  // n rows with prompt logprobs, else 0 or 1
-  const int64_t n_vocab = ctx_.m().hparams().n_vocab;
-  const bool last = static_cast<size_t>(n_past_ + n) == prompt_.size();
+  const std::span<const float> rows = logits;
   if (p_.prompt_logprobs) {
     for (int32_t i = 0; i < n; ++i) {
       const size_t g = static_cast<size_t>(n_past_ + i);
