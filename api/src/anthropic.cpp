@@ -1,5 +1,6 @@
 #include "r1/api/anthropic.h"
 
+#include <functional>
 #include <map>
 
 #include "reader.h"
@@ -47,12 +48,18 @@ struct convert_state {
   std::map<std::string, std::string> tool_names;  // tool_use id -> name
 };
 
-status read_user(const json& content, const std::string& at, convert_state& st, std::vector<message>& out) {
-  message user;
-  user.role = "user";
+// What one role does with a content block other than text: adds it to `m` (or `out`), or refuses it.
+using block_reader = std::function<status(const json& b, const std::string& type, const std::string& where,
+                                          message& m)>;
+
+// The part both roles share. String content is the whole text. An array is read block by block:
+// text blocks are joined with `text_sep`, every other block goes to `other`. `m` is appended after
+// whatever `other` appended, unless the array had no text block and `needs_text` is set.
+status read_content(const json& content, const std::string& at, message m, const char* text_sep, bool needs_text,
+                    const block_reader& other, std::vector<message>& out) {
   if (content.is_string()) {
-    user.content = content.get<std::string>();
-    out.push_back(std::move(user));
+    m.content = content.get<std::string>();
+    out.push_back(std::move(m));
     return {};
   }
   bool any_text = false;
@@ -62,65 +69,62 @@ status read_user(const json& content, const std::string& at, convert_state& st, 
     const std::string type = block_type(b);
     if (type == "text") {
       R1_RETURN_IF_ERROR(need_string(b, "text", where));
-      if (any_text) user.content += "\n";
-      user.content += b["text"].get<std::string>();
+      if (any_text) m.content += text_sep;
+      m.content += b["text"].get<std::string>();
       any_text = true;
-    } else if (type == "tool_result") {
-      R1_RETURN_IF_ERROR(need_string(b, "tool_use_id", where));
-      message tool;
-      tool.role = "tool";
-      tool.tool_call_id = b["tool_use_id"].get<std::string>();
-      auto name = st.tool_names.find(tool.tool_call_id);
-      if (name != st.tool_names.end()) tool.tool_name = name->second;
-      R1_ASSIGN_OR_RETURN(tool.content, text_of(b.contains("content") ? b["content"] : json(), where + ".content"));
-      if (b.contains("is_error") && b["is_error"].is_boolean() && b["is_error"].get<bool>())
-        tool.content = "Error: " + tool.content;
-      out.push_back(std::move(tool));
-    } else if (type == "image" || type == "document") {
-      return invalid_argument(where + ": " + type + " blocks are not supported by the models this server runs");
     } else {
-      return invalid_argument(where + ": block type '" + type + "' is not valid in a user message");
+      R1_RETURN_IF_ERROR(other(b, type, where, m));
     }
   }
-  if (any_text) out.push_back(std::move(user));
+  if (any_text || !needs_text) out.push_back(std::move(m));
   return {};
+}
+
+status read_user(const json& content, const std::string& at, convert_state& st, std::vector<message>& out) {
+  message user;
+  user.role = "user";
+  auto other = [&](const json& b, const std::string& type, const std::string& where, message&) -> status {
+    if (type == "image" || type == "document")
+      return invalid_argument(where + ": " + type + " blocks are not supported by the models this server runs");
+    if (type != "tool_result")
+      return invalid_argument(where + ": block type '" + type + "' is not valid in a user message");
+    R1_RETURN_IF_ERROR(need_string(b, "tool_use_id", where));
+    message tool;
+    tool.role = "tool";
+    tool.tool_call_id = b["tool_use_id"].get<std::string>();
+    auto name = st.tool_names.find(tool.tool_call_id);
+    if (name != st.tool_names.end()) tool.tool_name = name->second;
+    R1_ASSIGN_OR_RETURN(tool.content, text_of(b.contains("content") ? b["content"] : json(), where + ".content"));
+    if (b.contains("is_error") && b["is_error"].is_boolean() && b["is_error"].get<bool>())
+      tool.content = "Error: " + tool.content;
+    out.push_back(std::move(tool));
+    return {};
+  };
+  return read_content(content, at, std::move(user), "\n", true, other, out);
 }
 
 status read_assistant(const json& content, const std::string& at, convert_state& st, std::vector<message>& out) {
   message m;
   m.role = "assistant";
-  if (content.is_string()) {
-    m.content = content.get<std::string>();
-    out.push_back(std::move(m));
-    return {};
-  }
-  for (size_t i = 0; i < content.size(); ++i) {
-    const json& b = content[i];
-    const std::string where = at + ".content[" + std::to_string(i) + "]";
-    const std::string type = block_type(b);
-    if (type == "text") {
-      R1_RETURN_IF_ERROR(need_string(b, "text", where));
-      m.content += b["text"].get<std::string>();
-    } else if (type == "thinking") {
+  auto other = [&](const json& b, const std::string& type, const std::string& where, message& msg) -> status {
+    if (type == "thinking") {
       R1_RETURN_IF_ERROR(need_string(b, "thinking", where));
-      m.thinking += b["thinking"].get<std::string>();
-    } else if (type == "redacted_thinking") {
-      continue;
+      msg.thinking += b["thinking"].get<std::string>();
     } else if (type == "tool_use") {
       R1_RETURN_IF_ERROR(need_string(b, "id", where));
       R1_RETURN_IF_ERROR(need_string(b, "name", where));
       if (!b.contains("input") || !b["input"].is_object()) return invalid_argument(where + " needs an object 'input'");
       const std::string id = b["id"].get<std::string>(), name = b["name"].get<std::string>();
       st.tool_names[id] = name;
-      if (m.tool_calls.is_null()) m.tool_calls = json::array();
-      m.tool_calls.push_back(
+      if (msg.tool_calls.is_null()) msg.tool_calls = json::array();
+      msg.tool_calls.push_back(
           {{"id", id}, {"type", "function"}, {"function", {{"name", name}, {"arguments", dump_compact(b["input"])}}}});
-    } else {
+    } else if (type != "redacted_thinking") {
       return invalid_argument(where + ": block type '" + type + "' is not valid in an assistant message");
     }
-  }
-  out.push_back(std::move(m));
-  return {};
+    return {};
+  };
+  return read_content(content, at, std::move(m), "", false, other, out);
 }
 
 status read_messages(const json& msgs, std::vector<message>& out) {
@@ -210,8 +214,7 @@ status read_thinking(const json& v, anthropic_request& q) {
 result<anthropic_request> parse_anthropic_request(const json& j, bool count_only) {
   detail::reader r(j, "messages request");
   anthropic_request q;
-  r.str("model", q.model, 512);
-  if (r.ok() && q.model.empty()) r.fail("model", "is required");
+  r.required_str("model", q.model, 512);
   if (!count_only) {
     if (r.ok() && !r.has("max_tokens")) r.fail("max_tokens", "is required");
     r.integer("max_tokens", q.max_tokens, 1, 1 << 30);

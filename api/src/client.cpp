@@ -5,6 +5,7 @@
 
 #include <httplib.h>
 
+#include "r1/api/http_line_reader.h"
 #include "r1/api/json_util.h"
 #include "unix_bridge.h"
 
@@ -196,38 +197,15 @@ status post_lines(httplib::Client& http, const endpoint& ep, const std::string& 
   req.path = path;
   req.body = dump(body);
   req.set_header("Content-Type", "application/json");
-  int http_status = 0;
-  std::string pending, error_body;
-  bool stopped = false;
-  req.response_handler = [&](const httplib::Response& r) {
-    http_status = r.status;
-    return true;
-  };
-  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
-    if (http_status < 200 || http_status >= 300) {
-      if (error_body.size() < 65536) error_body.append(data, len);
-      return true;
-    }
-    pending.append(data, len);
-    size_t start = 0;
-    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-      std::string_view line(pending.data() + start, nl - start);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (!line.empty() && !on_line(line)) {
-        stopped = true;
-        return false;
-      }
-    }
-    pending.erase(0, start);
-    return true;
-  };
+  http_line_reader lines(on_line);
+  lines.attach(req);
   httplib::Response res;
   httplib::Error err = httplib::Error::Success;
   bool ok = http.send(req, res, err);
-  if (stopped) return cancelled("stopped by the caller");
+  if (lines.stopped()) return cancelled("stopped by the caller");
   if (!ok) return connect_error(ep, err);
-  if (http_status < 200 || http_status >= 300) return status_from_http(http_status, error_body);
-  if (!pending.empty() && !on_line(pending)) return cancelled("stopped by the caller");
+  if (!lines.ok_status()) return status_from_http(lines.http_status(), lines.error_body());
+  if (!lines.rest().empty() && !on_line(lines.rest())) return cancelled("stopped by the caller");
   return {};
 }
 

@@ -72,6 +72,21 @@ void read_images(detail::reader& r, std::vector<std::string>& out) {
   r.str_list("images", out, k_max_images);
 }
 
+// The fields generate and chat requests share (same names, types and limits).
+template <typename request>
+void read_completion_fields(detail::reader& r, const json& j, request& q) {
+  r.boolean("stream", q.stream);
+  read_format(r, q.format);
+  read_keep_alive(r, q.keep_alive);
+  read_options(r, j, q.options);
+  read_think(r, q.think);
+  r.boolean("truncate", q.truncate);
+  r.boolean("shift", q.shift);
+  r.boolean("logprobs", q.logprobs);
+  r.integer("top_logprobs", q.top_logprobs, 0, 20);
+  r.boolean("_debug_render_only", q.debug_render_only);
+}
+
 }  // namespace
 
 result<keep_alive_option> parse_keep_alive(const json& v) {
@@ -153,17 +168,8 @@ result<generate_request> parse_generate_request(const json& j) {
     r.int_array("context", ctx, k_max_context_tokens);
     q.context = std::move(ctx);
   }
-  r.boolean("stream", q.stream);
   r.boolean("raw", q.raw);
-  read_format(r, q.format);
-  read_keep_alive(r, q.keep_alive);
-  read_options(r, j, q.options);
-  read_think(r, q.think);
-  r.boolean("truncate", q.truncate);
-  r.boolean("shift", q.shift);
-  r.boolean("logprobs", q.logprobs);
-  r.integer("top_logprobs", q.top_logprobs, 0, 20);
-  r.boolean("_debug_render_only", q.debug_render_only);
+  read_completion_fields(r, j, q);
   read_images(r, q.images);
   if (r.ok() && q.raw && (!q.template_text.empty() || !q.system.empty() || q.context))
     r.fail("raw", "cannot be combined with template, system or context");
@@ -192,16 +198,7 @@ result<chat_request> parse_chat_request(const json& j) {
     if (!t->is_array()) r.fail("tools", "must be an array");
     else q.tools = *t;
   }
-  read_format(r, q.format);
-  read_options(r, j, q.options);
-  r.boolean("stream", q.stream);
-  read_keep_alive(r, q.keep_alive);
-  read_think(r, q.think);
-  r.boolean("truncate", q.truncate);
-  r.boolean("shift", q.shift);
-  r.boolean("logprobs", q.logprobs);
-  r.integer("top_logprobs", q.top_logprobs, 0, 20);
-  r.boolean("_debug_render_only", q.debug_render_only);
+  read_completion_fields(r, j, q);
   if (!r.ok()) return r.error();
   return q;
 }

@@ -151,8 +151,7 @@ void read_reasoning(detail::reader& r, const json& j, think_option& think) {
 result<openai_chat_request> parse_openai_chat_request(const json& j) {
   detail::reader r(j, "chat completion request");
   openai_chat_request q;
-  r.str("model", q.model, 512);
-  if (r.ok() && q.model.empty()) r.fail("model", "is required");
+  r.required_str("model", q.model, 512);
   const json* msgs = r.raw("messages");
   if (r.ok() && (!msgs || !msgs->is_array() || msgs->empty())) r.fail("messages", "must be a non-empty array");
   if (r.ok() && msgs->size() > k_max_messages) r.fail("messages", "has too many entries");
@@ -193,8 +192,7 @@ result<openai_chat_request> parse_openai_chat_request(const json& j) {
 result<openai_completion_request> parse_openai_completion_request(const json& j) {
   detail::reader r(j, "completion request");
   openai_completion_request q;
-  r.str("model", q.model, 512);
-  if (r.ok() && q.model.empty()) r.fail("model", "is required");
+  r.required_str("model", q.model, 512);
   if (auto* p = r.raw("prompt")) {
     if (p->is_string()) {
       q.prompt = p->get<std::string>();
@@ -234,8 +232,7 @@ result<openai_completion_request> parse_openai_completion_request(const json& j)
 result<openai_embedding_request> parse_openai_embedding_request(const json& j) {
   detail::reader r(j, "embedding request");
   openai_embedding_request q;
-  r.str("model", q.model, 512);
-  if (r.ok() && q.model.empty()) r.fail("model", "is required");
+  r.required_str("model", q.model, 512);
   const json* in = r.raw("input");
   if (r.ok() && !in) r.fail("input", "is required");
   if (!r.ok()) return r.error();

@@ -214,10 +214,18 @@ result<json> parameters_to_json(const std::vector<std::pair<std::string, std::st
 std::string parameters_text(const json& params_layer) {
   std::string out;
   if (!params_layer.is_object()) return out;
+  // Appended piece by piece: GCC 12 reports a false -Wrestrict on `"\"" + s + "\""` at -O3.
   auto line = [&](const std::string& k, const json& v) {
-    std::string text = v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump();
-    std::string pad = k.size() < 30 ? std::string(30 - k.size(), ' ') : " ";
-    out += k + pad + text + "\n";
+    out += k;
+    out.append(k.size() < 30 ? 30 - k.size() : 1, ' ');
+    if (v.is_string()) {
+      out += '"';
+      out += v.get_ref<const std::string&>();
+      out += '"';
+    } else {
+      out += v.dump();
+    }
+    out += '\n';
   };
   for (const auto& [k, v] : params_layer.items()) {
     if (v.is_array()) {

@@ -35,6 +35,11 @@ class reader {
       out = s;
     }
   }
+  // A string that must be present and not empty.
+  void required_str(const char* key, std::string& out, size_t max_len) {
+    str(key, out, max_len);
+    if (ok() && out.empty()) fail(key, "is required");
+  }
   void boolean(const char* key, bool& out) {
     if (auto* v = raw(key)) {
       if (v->is_boolean()) out = v->get<bool>();

@@ -194,6 +194,47 @@ void respond(const std::shared_ptr<stream_job>& job, bool stream, httplib::Respo
   reply_json(res, j);
 }
 
+// A generate or chat job with what both handlers set the same way: model, timing, sampling, log probabilities.
+std::shared_ptr<stream_job> new_job(daemon_context& ctx, const model_entry& m, steady::time_point t0, bool chat,
+                                    bool logprobs, int top_logprobs, const api::model_options& opts) {
+  auto job = std::make_shared<stream_job>();
+  job->ctx = &ctx;
+  job->model = m.display;
+  job->chat = chat;
+  job->t0 = t0;
+  job->logprobs = logprobs;
+  job->top_logprobs = top_logprobs;
+  apply_sampling(opts, &job->req);
+  job->req.n_probs = logprobs ? std::max(1, top_logprobs) : 0;
+  job->req.stream = true;
+  return job;
+}
+
+// The request's `format` as the job's constraint, then a runner for the model (loading it when needed).
+status attach_runner(daemon_context& ctx, const model_entry& m, const json& format, const api::model_options& opts,
+                     const api::keep_alive_option& keep_alive, stream_job& job) {
+  R1_ASSIGN_OR_RETURN(job.req.constraint, ollama_format_constraint(format));
+  R1_ASSIGN_OR_RETURN(job.lease_, acquire_runner(ctx, m, opts, keep_alive_ms(ctx, keep_alive)));
+  return {};
+}
+
+// The job's messages rendered by the runner's chat template.
+result<std::string> render_messages(const stream_job& job) {
+  rp::render_request rr;
+  rr.messages = *job.req.messages;
+  rr.think = job.req.think;
+  rr.tools = job.req.tools;
+  R1_ASSIGN_OR_RETURN(auto r, job.lease_->runner().render(rr));
+  return r.prompt;
+}
+
+// _debug_render_only: the prompt the model would see, instead of a completion.
+void reply_rendered(const stream_job& job, httplib::Response& res) {
+  auto prompt = render_messages(job);
+  if (!prompt.ok()) return reply_error(res, prompt.error());
+  reply_json(res, json{{"model", job.model}, {"prompt", *prompt}, {"done", true}});
+}
+
 void handle_generate(daemon_context& ctx, const json& body, httplib::Response& res) {
   auto t0 = steady::now();
   auto q = api::parse_generate_request(body);
@@ -208,15 +249,7 @@ void handle_generate(daemon_context& ctx, const json& body, httplib::Response& r
   auto opts = layer_options(*m, q->options);
   if (!opts.ok()) return reply_error(res, opts.error());
 
-  auto job = std::make_shared<stream_job>();
-  job->ctx = &ctx;
-  job->model = m->display;
-  job->t0 = t0;
-  job->logprobs = q->logprobs;
-  job->top_logprobs = q->top_logprobs;
-  apply_sampling(*opts, &job->req);
-  job->req.n_probs = q->logprobs ? std::max(1, q->top_logprobs) : 0;
-  job->req.stream = true;
+  auto job = new_job(ctx, *m, t0, false, q->logprobs, q->top_logprobs, *opts);
   if (q->raw) {
     job->req.prompt = q->prompt;
     job->req.split_reasoning = q->think.set && q->think.enabled;
@@ -234,22 +267,14 @@ void handle_generate(daemon_context& ctx, const json& body, httplib::Response& r
     job->want_context = true;
   }
   if (job->req.split_reasoning) job->req.reasoning_budget = reasoning_budget(q->think, -1, *opts);
-  auto constraint = ollama_format_constraint(q->format);
-  if (!constraint.ok()) return reply_error(res, constraint.error());
-  job->req.constraint = std::move(*constraint);
-  auto l = acquire_runner(ctx, *m, *opts, keep_alive_ms(ctx, q->keep_alive));
-  if (!l.ok()) return reply_error(res, l.error());
-  job->lease_ = std::move(*l);
+  if (status st = attach_runner(ctx, *m, q->format, *opts, q->keep_alive, *job); !st.ok()) return reply_error(res, st);
   if (q->context && !q->context->empty()) {
     // Earlier turns as token ids: render the new prompt and send tokens.
     std::string text;
     if (job->req.messages) {
-      rp::render_request rr;
-      rr.messages = *job->req.messages;
-      rr.think = job->req.think;
-      auto r = job->lease_->runner().render(rr);
+      auto r = render_messages(*job);
       if (!r.ok()) return reply_error(res, r.error());
-      text = r->prompt;
+      text = std::move(*r);
     } else {
       text = *job->req.prompt;
     }
@@ -264,14 +289,7 @@ void handle_generate(daemon_context& ctx, const json& body, httplib::Response& r
     job->req.messages.reset();
     job->req.prompt_tokens = all;
   }
-  if (q->debug_render_only && job->req.messages) {
-    rp::render_request rr;
-    rr.messages = *job->req.messages;
-    rr.think = job->req.think;
-    auto r = job->lease_->runner().render(rr);
-    if (!r.ok()) return reply_error(res, r.error());
-    return reply_json(res, json{{"model", m->display}, {"prompt", r->prompt}, {"done", true}});
-  }
+  if (q->debug_render_only && job->req.messages) return reply_rendered(*job, res);
   respond(job, q->stream, res);
 }
 
@@ -289,37 +307,15 @@ void handle_chat(daemon_context& ctx, const json& body, httplib::Response& res) 
   auto opts = layer_options(*m, q->options);
   if (!opts.ok()) return reply_error(res, opts.error());
 
-  auto job = std::make_shared<stream_job>();
-  job->ctx = &ctx;
-  job->model = m->display;
-  job->chat = true;
-  job->t0 = t0;
-  job->logprobs = q->logprobs;
-  job->top_logprobs = q->top_logprobs;
-  apply_sampling(*opts, &job->req);
-  job->req.n_probs = q->logprobs ? std::max(1, q->top_logprobs) : 0;
+  auto job = new_job(ctx, *m, t0, true, q->logprobs, q->top_logprobs, *opts);
   job->req.messages = runner_messages(*m, q->messages, "");
   job->req.think = *think;
   job->req.split_reasoning = think->value_or(false);
   if (job->req.split_reasoning) job->req.reasoning_budget = reasoning_budget(q->think, -1, *opts);
   if (status st = api::validate_tools(q->tools, "chat request"); !st.ok()) return reply_error(res, st);
   apply_tools(q->tools, api::tool_choice_option{}, &job->req);
-  auto constraint = ollama_format_constraint(q->format);
-  if (!constraint.ok()) return reply_error(res, constraint.error());
-  job->req.constraint = std::move(*constraint);
-  job->req.stream = true;
-  auto l = acquire_runner(ctx, *m, *opts, keep_alive_ms(ctx, q->keep_alive));
-  if (!l.ok()) return reply_error(res, l.error());
-  job->lease_ = std::move(*l);
-  if (q->debug_render_only) {
-    rp::render_request rr;
-    rr.messages = *job->req.messages;
-    rr.think = job->req.think;
-    rr.tools = job->req.tools;
-    auto r = job->lease_->runner().render(rr);
-    if (!r.ok()) return reply_error(res, r.error());
-    return reply_json(res, json{{"model", m->display}, {"prompt", r->prompt}, {"done", true}});
-  }
+  if (status st = attach_runner(ctx, *m, q->format, *opts, q->keep_alive, *job); !st.ok()) return reply_error(res, st);
+  if (q->debug_render_only) return reply_rendered(*job, res);
   respond(job, q->stream, res);
 }
 

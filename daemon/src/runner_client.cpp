@@ -6,6 +6,7 @@
 
 #include "r1/base/log.h"
 
+#include "r1/api/http_line_reader.h"
 #include "r1/api/json_util.h"
 
 namespace r1::daemon {
@@ -110,49 +111,33 @@ status runner_client::complete_inner(const rp::completion_request& req,
   if (!rid.empty()) hreq.set_header("X-Request-Id", rid);
   hreq.body = api::dump(body);
   hreq.set_header("Content-Type", "application/json");
-  int http_status = 0;
   bool saw_done = false, stopped = false;
   status parse_error;
-  std::string pending, error_body;
-  hreq.response_handler = [&](const httplib::Response& r) {
-    http_status = r.status;
-    return true;
-  };
-  hreq.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
-    if (http_status < 200 || http_status >= 300) {
-      if (error_body.size() < 65536) error_body.append(data, len);
-      return true;
+  api::http_line_reader lines([&](std::string_view line) {
+    auto j = api::parse_json(line, "runner chunk");
+    auto chunk = j.ok() ? rp::completion_chunk_from_json(*j) : result<rp::completion_chunk>(j.error());
+    if (!chunk.ok()) {
+      parse_error = internal_error("runner sent a bad chunk: " + chunk.error().message());
+      return false;
     }
-    pending.append(data, len);
-    size_t start = 0;
-    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-      std::string_view line(pending.data() + start, nl - start);
-      if (line.empty()) continue;
-      auto j = api::parse_json(line, "runner chunk");
-      auto chunk = j.ok() ? rp::completion_chunk_from_json(*j) : result<rp::completion_chunk>(j.error());
-      if (!chunk.ok()) {
-        parse_error = internal_error("runner sent a bad chunk: " + chunk.error().message());
-        return false;
-      }
-      saw_done = saw_done || chunk->done;
-      if (!on_chunk(*chunk)) {
-        stopped = true;
-        return false;
-      }
+    saw_done = saw_done || chunk->done;
+    if (!on_chunk(*chunk)) {
+      stopped = true;
+      return false;
     }
-    pending.erase(0, start);
     return true;
-  };
+  });
+  lines.attach(hreq);
   httplib::Response res;
   httplib::Error err = httplib::Error::Success;
   bool ok = http.send(hreq, res, err);
   if (stopped) return cancelled("request cancelled");
   if (!parse_error.ok()) return parse_error;
-  if (http_status != 0 && (http_status < 200 || http_status >= 300)) return from_runner_error(http_status, error_body);
+  if (lines.http_status() != 0 && !lines.ok_status()) return from_runner_error(lines.http_status(), lines.error_body());
   if (!ok || !saw_done) {
     // Non-streaming replies arrive as one object without a trailing newline.
-    if (ok && !pending.empty()) {
-      auto j = api::parse_json(pending, "runner reply");
+    if (ok && !lines.rest().empty()) {
+      auto j = api::parse_json(lines.rest(), "runner reply");
       if (j.ok()) {
         auto chunk = rp::completion_chunk_from_json(*j);
         if (chunk.ok() && chunk->done) {
