@@ -14,6 +14,17 @@
 
 namespace r1::registry {
 
+// "0123456789ab" for "sha256:0123456789ab...": the digest as progress lines show it.
+inline std::string short_digest(const std::string& digest) {
+  return digest.size() > 19 ? digest.substr(7, 12) : digest;
+}
+
+// Passes one progress event to the caller's callback, when there is one.
+inline void report(const progress_fn& fn, std::string status, std::string digest = {}, uint64_t total = 0,
+                   uint64_t completed = 0) {
+  if (fn) fn(progress_event{std::move(status), std::move(digest), total, completed});
+}
+
 // One download of one digest, shared by every pull that needs it. The thread
 // is joined by the client (when the job is replaced or at destruction).
 struct shared_download {

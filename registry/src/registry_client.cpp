@@ -9,17 +9,6 @@
 
 namespace r1::registry {
 
-namespace {
-
-std::string short_digest(const std::string& digest) { return digest.size() > 19 ? digest.substr(7, 12) : digest; }
-
-void report(const progress_fn& fn, std::string status, std::string digest = {}, uint64_t total = 0,
-            uint64_t completed = 0) {
-  if (fn) fn(progress_event{std::move(status), std::move(digest), total, completed});
-}
-
-}  // namespace
-
 registry_client::registry_client(model_store& store, client_options options)
     : impl_(std::make_unique<impl>(store, std::move(options))) {}
 

@@ -12,13 +12,6 @@ namespace r1::registry {
 
 namespace {
 
-std::string short_digest(const std::string& digest) { return digest.size() > 19 ? digest.substr(7, 12) : digest; }
-
-void report(const progress_fn& fn, std::string status, std::string digest = {}, uint64_t total = 0,
-            uint64_t completed = 0) {
-  if (fn) fn(progress_event{std::move(status), std::move(digest), total, completed});
-}
-
 status http_failure(const detail::http_response& r, const std::string& what) {
   if (!r.transport.ok()) return r.transport.with_context(what);
   std::string msg = detail::registry_error_message(r.body);

@@ -1,11 +1,11 @@
 #include "session.h"
 
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "base64.h"
 #include "ollama_auth.h"
 
 #include "r1/base/log.h"
@@ -23,14 +23,6 @@ std::string host_only(const std::string& authority) {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 const registry_credentials* credentials_for(const client_options& o, const std::string& host) {
