@@ -70,7 +70,10 @@ std::vector<json> requests() {
 TEST(runner_batching, four_concurrent_greedy_completions_equal_the_same_four_one_at_a_time) {
   test_support::temp_dir dir("runner-batch");
   const std::string path = make_batch_model(dir, "b.gguf", 256, 3);
-  auto p = runner_process::start({"--model", path, "--ctx", "1024", "--parallel", "4", "--threads", "2"});
+  // --batch 64: a turn reads at most 64 prompt tokens, 16 minus the generating slots while some
+  // generate, so the long prompt is read in many chunks beside the other streams.
+  auto p = runner_process::start(
+      {"--model", path, "--ctx", "1024", "--parallel", "4", "--threads", "2", "--batch", "64"});
   ASSERT_TRUE(p.ok()) << p.error().to_string();
   ASSERT_TRUE((*p)->wait_ready().ok());
   const int port = (*p)->port();
