@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The .deb end to end, on the machine itself (run as root on a disposable Debian 12
-# machine: it installs and purges the r1 package):
-#   1. builds the package from a build dir (cpack -G DEB) and checks it with lintian;
-#   2. installs it with dpkg -i and checks what the maintainer scripts made (user r1,
-#      /var/lib/r1, the conffile and its mode, the enabled unit);
+# The .debs end to end, on the machine itself (run as root on a disposable Debian 12
+# machine: it installs and purges the r1 packages):
+#   1. builds the packages from a build dir (cpack -G DEB: r1, and r1-backend-vulkan /
+#      r1-backend-cuda when the build has those plugins) and checks each with lintian;
+#   2. installs r1 alone with dpkg -i and checks what the maintainer scripts made (user r1,
+#      /var/lib/r1, the conffile and its mode, the enabled unit), that it does not depend on
+#      libvulkan1 and that r1-runner lists the CPU only; then installs r1-backend-vulkan and
+#      checks that r1-runner loads it and lists the Vulkan device (lavapipe here);
 #   3. checks the installed unit with systemd-analyze verify;
 #   4. starts r1d as the unit's ExecStart would (user r1, the unit's Environment=,
 #      no new privileges) on a spare port, with a notify socket to catch READY=1;
 #   5. drives the installed CLI against it: info, list, create (a tiny model made by
 #      r1-mkmodel), run, show, rm, and `r1 serve` refusing the busy address;
-#   6. stops it (STOPPING=1), purges the package and checks that nothing is left but
+#   6. stops it (STOPPING=1), purges the packages and checks that nothing is left but
 #      the models in /var/lib/r1/models.
 #
 #   scripts/package-test.sh [build-dir]     (default: build, already built: cpack packages
@@ -32,9 +35,12 @@ for tool in cpack dpkg-deb dpkg-shlibdeps lintian systemd-analyze setpriv python
   command -v "$tool" >/dev/null || fail "$tool is missing (scripts/install-deps.sh installs it)"
 done
 marker=/var/lib/r1/.r1-package-test
-if dpkg-query -W -f='${Status}' r1 2>/dev/null | grep -q 'installed\|config-files'; then
-  [ -e "$marker" ] || fail "the r1 package is installed on this machine; this test would purge it"
-fi
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'installed\|config-files'; }
+for pkg in r1 r1-backend-vulkan r1-backend-cuda; do
+  if installed "$pkg"; then
+    [ -e "$marker" ] || fail "the $pkg package is installed on this machine; this test would purge it"
+  fi
+done
 if [ -e /var/lib/r1 ] && [ ! -e "$marker" ]; then
   fail "/var/lib/r1 exists and was not made by this test; it may hold real models"
 fi
@@ -50,9 +56,9 @@ daemon_pid=
 cleanup() {
   local rc=$?
   if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then kill -KILL "$daemon_pid" || true; fi
-  if dpkg-query -W -f='${Status}' r1 2>/dev/null | grep -q 'installed\|config-files'; then
-    dpkg --purge r1 >/dev/null 2>&1 || true
-  fi
+  for pkg in r1-backend-vulkan r1-backend-cuda r1; do
+    if installed "$pkg"; then dpkg --purge "$pkg" >/dev/null 2>&1 || true; fi
+  done
   # Only what this test made (the marker says so) is removed.
   if [ -e "$marker" ]; then rm -rf /var/lib/r1; fi
   if [ $rc -ne 0 ] && [ -f "$work/r1d.log" ]; then
@@ -73,15 +79,39 @@ rm -rf "$build/packages"
 debs=("$build"/packages/r1_*.deb)
 [ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || fail "expected one r1_*.deb in $build/packages"
 deb=${debs[0]}
-say "built $(basename "$deb") ($(du -h "$deb" | cut -f1))"
-info=$(dpkg-deb --info "$deb")
-sed -n 's/^ \(Depends\|Suggests\|Installed-Size\|Section\|Maintainer\): /    \1: /p' <<<"$info"
-grep -q '^ Depends: .*libc6' <<<"$info" || fail "Depends lacks the shared libraries (shlibdeps)"
+version=$(dpkg-deb -f "$deb" Version)
+# A build with the Vulkan backend (R1_VULKAN in its cache) must make its package too.
+vulkan_deb=
+if grep -q '^R1_VULKAN:BOOL=ON' "$build/CMakeCache.txt"; then
+  vulkan_deb=$build/packages/r1-backend-vulkan_${version}_$(dpkg --print-architecture).deb
+  [ -f "$vulkan_deb" ] || fail "a Vulkan build made no r1-backend-vulkan package ($(ls "$build/packages"))"
+fi
+all_debs=("$build"/packages/*.deb)
+for d in "${all_debs[@]}"; do
+  say "built $(basename "$d") ($(du -h "$d" | cut -f1))"
+  dpkg-deb --info "$d" | sed -n 's/^ \(Depends\|Recommends\|Suggests\|Installed-Size\|Section\|Source\): /    \1: /p'
+  dpkg-deb -f "$d" Depends | grep -q 'libc6' || fail "$(basename "$d"): Depends lacks the shared libraries (shlibdeps)"
+done
+check "r1 does not depend on the Vulkan loader" sh -c "! dpkg-deb -f '$deb' Depends | grep -q libvulkan"
+for d in "$build"/packages/r1-backend-*.deb; do
+  [ -f "$d" ] || continue
+  check "$(basename "$d") depends on r1 (= $version)" sh -c "dpkg-deb -f '$d' Depends | grep -qF 'r1 (= $version)'"
+  extra=$(dpkg-deb -c "$d" | awk '{print $6}' | grep -v '/$' | grep -v -e '^\./usr/lib/r1/backends/libr1-backend-[a-z0-9_]*\.so$' \
+            -e '^\./usr/share/doc/r1-backend-' -e '^\./usr/share/lintian/overrides/r1-backend-' || true)
+  [ -z "$extra" ] || fail "$(basename "$d") holds more than its plugin and docs: $extra"
+  say "ok: $(basename "$d") holds its plugin and docs only"
+done
+if [ -n "$vulkan_deb" ]; then
+  check "r1-backend-vulkan depends on libvulkan1 (shlibdeps)" sh -c "dpkg-deb -f '$vulkan_deb' Depends | grep -q libvulkan1"
+  check "r1-backend-vulkan suggests mesa-vulkan-drivers" sh -c "dpkg-deb -f '$vulkan_deb' Suggests | grep -q mesa-vulkan-drivers"
+fi
 
 echo "package: lintian"
-# Overrides ship in the package (packaging/debian/lintian-overrides), each with its reason.
-lintian --fail-on error,warning --tag-display-limit 0 "$deb" || fail "lintian reported errors or warnings"
-say "ok: lintian clean"
+# Overrides ship in the packages (packaging/debian/lintian-overrides), each with its reason.
+for d in "${all_debs[@]}"; do
+  lintian --fail-on error,warning --tag-display-limit 0 "$d" || fail "lintian reported errors or warnings on $(basename "$d")"
+  say "ok: lintian clean: $(basename "$d")"
+done
 
 # ---- 2. install
 echo "package: dpkg -i"
@@ -96,6 +126,27 @@ check "config.toml is a conffile" sh -c 'dpkg-query -W -f="\${Conffiles}" r1 | g
 check "binaries in /usr/bin" test -x /usr/bin/r1 -a -x /usr/bin/r1d -a -x /usr/bin/r1-runner
 check "unit enabled (multi-user.target.wants link)" test -L /etc/systemd/system/multi-user.target.wants/r1d.service
 check "r1d reads the packaged config" sh -c '/usr/bin/r1d --config /etc/r1/config.toml --print-config | grep -q "^models = \"/var/lib/r1/models\"  # file"'
+check "dpkg -s r1 does not depend on libvulkan1" sh -c '! dpkg -s r1 | grep "^Depends:" | grep -q libvulkan'
+# r1 alone: the CPU, no plugin (the backend directory does not even exist).
+/usr/bin/r1-runner --list-devices >"$work/devices-cpu.json" 2>"$work/devices-cpu.err" || fail "r1-runner --list-devices"
+check "r1 alone: r1-runner lists the CPU only, no plugin" python3 - "$work/devices-cpu.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if j["devices"] and all(d["backend"] == "cpu" for d in j["devices"]) and j["plugins"] == [] else 1)
+PY
+if [ -n "$vulkan_deb" ]; then
+  dpkg -i "$vulkan_deb" >"$work/dpkg-install-vulkan.log" 2>&1 || { cat "$work/dpkg-install-vulkan.log"; fail "dpkg -i r1-backend-vulkan"; }
+  check "the plugin is in /usr/lib/r1/backends" test -f /usr/lib/r1/backends/libr1-backend-vulkan.so
+  /usr/bin/r1-runner --list-devices >"$work/devices-vulkan.json" 2>"$work/devices-vulkan.err" || fail "r1-runner --list-devices"
+  sed 's/^/    /' "$work/devices-vulkan.json"
+  check "with r1-backend-vulkan: the plugin loads and a Vulkan device is listed" python3 - "$work/devices-vulkan.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+loaded = [p for p in j["plugins"] if p["name"] == "vulkan" and p["loaded"]]
+vk = [d for d in j["devices"] if d["backend"] == "vulkan"]
+sys.exit(0 if loaded and vk and j["backend_dir"] == "/usr/lib/r1/backends" else 1)
+PY
+fi
 
 # ---- 3. the unit
 echo "package: systemd-analyze verify"
@@ -180,12 +231,20 @@ daemon_pid=
 say "ok: r1d stopped cleanly"
 for _ in $(seq 50); do kill -0 "$notify_pid" 2>/dev/null || break; sleep 0.1; done
 check "STOPPING=1 sent to the notify socket" grep -q "STOPPING=1" "$work/notify.log"
+if [ -n "$vulkan_deb" ]; then
+  # r1 cannot go first: the backend depends on it.
+  if dpkg --purge r1 >"$work/purge-refused.log" 2>&1; then fail "dpkg purged r1 under an installed r1-backend-vulkan"; fi
+  dpkg --purge r1-backend-vulkan >"$work/purge-vulkan.log" 2>&1 || { cat "$work/purge-vulkan.log"; fail "dpkg --purge r1-backend-vulkan"; }
+  check "the Vulkan plugin is gone" test ! -e /usr/lib/r1/backends/libr1-backend-vulkan.so
+fi
 dpkg --purge r1 >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge"; }
 check "purge says the models were kept" grep -q "models in /var/lib/r1 were kept" "$work/purge.log"
 check "package gone" sh -c '! dpkg-query -W -f="\${Status}" r1 2>/dev/null | grep -q "installed\|config-files"'
 check "user and group r1 gone" sh -c '! getent passwd r1 && ! getent group r1'
 check "/etc/r1 gone" test ! -e /etc/r1
 check "binaries gone" test ! -e /usr/bin/r1 -a ! -e /usr/bin/r1d -a ! -e /usr/bin/r1-runner
+check "/usr/lib/r1 gone" test ! -e /usr/lib/r1
+check "the docs of every package gone" sh -c '! ls -d /usr/share/doc/r1 /usr/share/doc/r1-backend-* 2>/dev/null | grep -q .' 
 check "unit and its enablement gone" test ! -e "$unit" -a ! -e /etc/systemd/system/multi-user.target.wants/r1d.service
 check "the kept model is still there" sh -c 'find /var/lib/r1/models/manifests -path "*/keep/latest" -type f | grep -q .'
 check "its blobs are still there" sh -c '[ "$(find /var/lib/r1/models/blobs -type f | wc -l)" -ge 2 ]'

@@ -8,9 +8,12 @@ namespace r1::kernels {
 namespace {
 
 nlohmann::json device_json(const device_info& d) {
-  nlohmann::json j = {{"backend", d.backend},           {"index", d.index},
-                      {"name", d.name},                 {"type", device_type_name(d.type)},
-                      {"total_memory", d.total_memory}, {"free_memory", d.free_memory}};
+  nlohmann::json j = {{"backend", d.backend},
+                      {"index", d.index},
+                      {"name", d.name},
+                      {"type", device_type_name(d.type)},
+                      {"total_memory", d.total_memory},
+                      {"free_memory", d.free_memory}};
   if (!d.compute_capability.empty()) j["compute_capability"] = d.compute_capability;
   if (!d.driver.empty()) j["driver"] = d.driver;
   return j;
@@ -39,6 +42,8 @@ std::string list_devices_json(const backend_registry& r, const std::vector<plugi
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string list_devices_json(const loaded_backends& b) { return list_devices_json(b.registry, b.plugins, b.dir); }
+std::string list_devices_json(const loaded_backends& b) {
+  return list_devices_json(b.registry, b.plugins, b.dir);
+}
 
 }  // namespace r1::kernels

@@ -44,14 +44,17 @@ std::string name_from_file(std::string_view file) {
   return std::string(file);
 }
 
-// Regular files named *.so (not hidden ones), sorted. A missing directory is no plugin at all.
-std::vector<std::string> plugin_files(const std::string& dir) {
+// Regular files named *.so (not hidden ones), sorted. A missing directory is no plugin at all:
+// normal for the default one (no backend package installed), worth a warning for one given.
+std::vector<std::string> plugin_files(const std::string& dir, bool given) {
   std::vector<std::string> out;
   dir_handle d(::opendir(dir.c_str()));
   if (!d) {
     const int err = errno;
-    if (err == ENOENT) {
+    if (err == ENOENT && !given) {
       R1_LOG(debug, "kernels") << "no backend directory " << dir << ": CPU only";
+    } else if (err == ENOENT) {
+      R1_LOG(warn, "kernels") << "the backend directory " << dir << " does not exist: CPU only";
     } else {
       R1_LOG(warn, "kernels") << errno_status("cannot read the backend directory " + dir, err).message();
     }
@@ -72,24 +75,28 @@ bool valid_backend_name(const char* name) {
   if (name == nullptr) return false;
   const std::string_view n(name, ::strnlen(name, 33));
   if (n.empty() || n.size() > 32 || n == "cpu") return false;
-  return std::all_of(n.begin(), n.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  return std::all_of(n.begin(), n.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
 // The plugin's descriptor once it passed the checks that need no C++ call across the boundary.
 result<const r1_backend_plugin*> check_plugin(void* lib) {
   ::dlerror();
   void* sym = ::dlsym(lib, R1_BACKEND_PLUGIN_ENTRY);
-  if (sym == nullptr) return invalid_argument("no " R1_BACKEND_PLUGIN_ENTRY "() entry point: not an r1 backend plugin");
+  if (sym == nullptr)
+    return invalid_argument("no " R1_BACKEND_PLUGIN_ENTRY "() entry point: not an r1 backend plugin");
   const r1_backend_plugin* p = reinterpret_cast<r1_backend_plugin_entry_fn>(sym)();
   if (p == nullptr) return invalid_argument(R1_BACKEND_PLUGIN_ENTRY "() returned no descriptor");
   if (p->abi_version != r1_backend_plugin_abi_version) {
-    return invalid_argument("plugin ABI version " + std::to_string(p->abi_version) + ", this r1-runner loads version " +
-                            std::to_string(r1_backend_plugin_abi_version) + ": install the plugin of the same r1 version");
+    return invalid_argument(
+        "plugin ABI version " + std::to_string(p->abi_version) + ", this r1-runner loads version " +
+        std::to_string(r1_backend_plugin_abi_version) + ": install the plugin of the same r1 version");
   }
   const char* key = p->interface_key != nullptr ? p->interface_key : "(none)";
   if (std::strcmp(key, R1_BACKEND_INTERFACE_KEY) != 0) {
-    return invalid_argument(std::string("built from another r1 build (interface key ") + key + ", this r1-runner " +
-                            R1_BACKEND_INTERFACE_KEY + "): install the plugin of the same r1 version");
+    return invalid_argument(std::string("built from another r1 build (interface key ") + key +
+                            ", this r1-runner " + R1_BACKEND_INTERFACE_KEY +
+                            "): install the plugin of the same r1 version");
   }
   if (!valid_backend_name(p->name)) return invalid_argument("the plugin gives no valid backend name");
   if (p->create == nullptr) return invalid_argument("the plugin has no create function");
@@ -123,7 +130,8 @@ candidate load_one(const std::string& path, const std::vector<candidate>& loaded
   c.order = p->order;
   for (const candidate& other : loaded) {
     if (other.made && other.report.name == c.report.name) {
-      fail(c, already_exists("a backend named " + c.report.name + " is already loaded from " + other.report.path));
+      fail(c, already_exists("a backend named " + c.report.name + " is already loaded from " +
+                             other.report.path));
       return c;
     }
   }
@@ -161,26 +169,32 @@ loaded_backends load_backends(const plugin_load_options& o) {
     out.dir = o.dir;
     if (out.dir.empty()) {
       result<std::string> d = default_backend_dir();
-      if (d.ok()) out.dir = *d;
-      else R1_LOG(warn, "kernels") << d.error().message() << ": CPU only";
+      if (d.ok())
+        out.dir = *d;
+      else
+        R1_LOG(warn, "kernels") << d.error().message() << ": CPU only";
     }
     if (!out.dir.empty()) {
-      for (const std::string& path : plugin_files(out.dir)) found.push_back(load_one(path, found));
+      for (const std::string& path : plugin_files(out.dir, !o.dir.empty()))
+        found.push_back(load_one(path, found));
     }
   }
   for (candidate& c : found) {
     if (c.report.loaded) {
-      R1_LOG(info, "kernels") << "backend plugin " << c.report.name << " loaded from " << c.report.path << " ("
-                              << c.made->device_count() << " device(s))";
+      R1_LOG(info, "kernels") << "backend plugin " << c.report.name << " loaded from " << c.report.path
+                              << " (" << c.made->device_count() << " device(s))";
     } else {
       R1_LOG(warn, "kernels") << "backend plugin " << c.report.path << " skipped: " << c.report.error;
     }
     out.plugins.push_back(c.report);
   }
-  std::stable_sort(found.begin(), found.end(), [](const candidate& a, const candidate& b) { return a.order < b.order; });
+  std::stable_sort(found.begin(), found.end(),
+                   [](const candidate& a, const candidate& b) { return a.order < b.order; });
   for (candidate& c : found) {
-    if (c.made) out.registry.add(std::move(c.made));
-    else out.registry.add_unavailable(c.report.name, std::move(c.why));
+    if (c.made)
+      out.registry.add(std::move(c.made));
+    else
+      out.registry.add_unavailable(c.report.name, std::move(c.why));
   }
   out.registry.add(make_cpu_backend(o.cpu_threads));
   return out;

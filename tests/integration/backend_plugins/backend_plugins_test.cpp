@@ -114,7 +114,8 @@ const std::string& broken_dir() {
     std::ofstream(d + "/libr1-backend-garbage.so") << "this is not an ELF object\n";
     std::ofstream(d + "/README.txt") << "not a plugin, not even named like one\n";
     fs::create_directories(d + "/libr1-backend-subdir.so");  // a directory: not a candidate
-    for (const std::string& f : so_files(k_test_plugins)) fs::copy_file(f, d + "/" + fs::path(f).filename().string());
+    for (const std::string& f : so_files(k_test_plugins))
+      fs::copy_file(f, d + "/" + fs::path(f).filename().string());
 #ifdef R1_EXPECT_VULKAN_DEVICE
     fs::copy_file(k_plugin_dir + "/libr1-backend-vulkan.so", d + "/libr1-backend-vulkan.so");
     fs::copy_file(k_plugin_dir + "/libr1-backend-vulkan.so", d + "/libr1-backend-vulkan2.so");
@@ -163,7 +164,7 @@ TEST(backend_plugins, build_plugin_dir_brings_the_vulkan_device) {
   GTEST_SKIP() << "built without Vulkan";
 #else
   // The default (next to build/bin), the flag and the environment variable.
-  for (const auto& [prefix, args] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [prefix, args] : std::vector<std::pair<std::string, std::string> >{
            {"", ""}, {"", "--backend-dir " + k_plugin_dir}, {"R1_BACKEND_DIR=" + k_plugin_dir, ""}}) {
     SCOPED_TRACE(prefix + " " + args);
     const json j = list_devices(prefix, args);
@@ -219,7 +220,8 @@ TEST(backend_plugins, refused_plugins_are_reported_with_their_reason) {
     ASSERT_TRUE((*p)["error"].is_string()) << p->dump();
     EXPECT_NE((*p)["error"].get<std::string>().find(words), std::string::npos) << p->dump();
     // One log line per refusal, naming the file.
-    EXPECT_NE(err.find("backend plugin " + broken_dir() + "/" + file + " skipped: "), std::string::npos) << err;
+    EXPECT_NE(err.find("backend plugin " + broken_dir() + "/" + file + " skipped: "), std::string::npos)
+        << err;
   }
   EXPECT_EQ(j["unavailable"].size(), failed) << j.dump(1);
   // Names come from the plugin once it answered, from the file name before.
@@ -259,8 +261,8 @@ std::string tiny_model() {
 
 TEST(backend_plugins, runner_serves_next_to_refused_plugins) {
   // As many layers as fit: lavapipe is a software device, so the CPU computes.
-  auto p = runner_process::start({"--model", tiny_model(), "--ctx", "256", "--threads", "1", "--backend-dir",
-                                  broken_dir()});
+  auto p = runner_process::start(
+      {"--model", tiny_model(), "--ctx", "256", "--threads", "1", "--backend-dir", broken_dir()});
   ASSERT_TRUE(p.ok()) << p.error().to_string();
   ASSERT_TRUE((*p)->wait_ready(60000).ok());
   const json req = {{"prompt", "Hello"}, {"n_predict", 4}, {"stream", false}, {"temperature", 0}};
@@ -276,8 +278,8 @@ TEST(backend_plugins, runner_serves_next_to_refused_plugins) {
 TEST(backend_plugins, gpu_layers_without_plugins_name_the_directory) {
   const std::string empty = work() / "empty-for-layers";
   fs::create_directories(empty);
-  auto p = runner_process::start({"--model", tiny_model(), "--ctx", "256", "--threads", "1", "--n-gpu-layers", "2",
-                                  "--backend-dir", empty});
+  auto p = runner_process::start({"--model", tiny_model(), "--ctx", "256", "--threads", "1", "--n-gpu-layers",
+                                  "2", "--backend-dir", empty});
   ASSERT_TRUE(p.ok()) << p.error().to_string();
   const status s = (*p)->wait_ready(60000);
   ASSERT_FALSE(s.ok()) << "loaded GPU layers without a GPU backend";

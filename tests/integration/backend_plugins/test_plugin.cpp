@@ -33,15 +33,18 @@ R1_BACKEND_PLUGIN("nodriver", 30, r1::unavailable("test plugin: no driver for th
 #else
 
 namespace {
-void never_called(const r1_backend_plugin_args*, r1::result<std::unique_ptr<r1::kernels::backend>>* out) {
+void never_called(const r1_backend_plugin_args*, r1::result<std::unique_ptr<r1::kernels::backend> >* out) {
   *out = r1::internal_error("a refused plugin's create() was called");
 }
 #if defined(R1_TEST_PLUGIN_OLD_ABI)
 const r1_backend_plugin desc{999, R1_BACKEND_INTERFACE_KEY, "oldabi", 30, &never_called};
 #else
-const r1_backend_plugin desc{r1_backend_plugin_abi_version, "0123456789abcdef", "otherbuild", 30, &never_called};
+const r1_backend_plugin desc{r1_backend_plugin_abi_version, "0123456789abcdef", "otherbuild", 30,
+                             &never_called};
 #endif
 }  // namespace
-extern "C" __attribute__((visibility("default"))) const r1_backend_plugin* r1_backend_plugin_v1() { return &desc; }
+extern "C" __attribute__((visibility("default"))) const r1_backend_plugin* r1_backend_plugin_v1() {
+  return &desc;
+}
 
 #endif

@@ -23,20 +23,20 @@ namespace r1::kernels {
 
 // One candidate file of the backend directory (every regular file named *.so).
 struct plugin_report {
-  std::string name;   // the plugin's backend name; before the plugin answered, from the file name
+  std::string name;  // the plugin's backend name; before the plugin answered, from the file name
   std::string path;
   bool loaded = false;  // true: its backend is in the registry with at least one device
   std::string error;    // why not (empty when loaded)
 };
 
 struct plugin_load_options {
-  std::string dir;          // empty: default_backend_dir()
-  int cpu_threads = 0;      // <= 0: one per physical core
-  bool enable_gpu = true;   // false: the CPU only; the directory is not even read
+  std::string dir;         // empty: default_backend_dir()
+  int cpu_threads = 0;     // <= 0: one per physical core
+  bool enable_gpu = true;  // false: the CPU only; the directory is not even read
 };
 
 struct loaded_backends {
-  backend_registry registry;  // GPU backends by plugin order (CUDA, Vulkan), then the CPU
+  backend_registry registry;           // GPU backends by plugin order (CUDA, Vulkan), then the CPU
   std::vector<plugin_report> plugins;  // in file name order
   std::string dir;                     // the directory read ("" when GPUs are disabled)
 };
