@@ -59,10 +59,17 @@ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 constexpr size_t kq_lo = 0, kq_hi = 4096, kq_d = 8192, kq_dmin = 8256, kq_mins = 8320;
 constexpr size_t kq_sb_bytes = 8576;
 
-// 32 int16 values to 32 low bytes (u8) and 32 high bytes (s8).
-inline void store_split(__m512i w16, uint8_t* lo, uint8_t* hi) {
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo), _mm512_cvtepi16_epi8(w16));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi), _mm512_cvtepi16_epi8(_mm512_srai_epi16(w16, 8)));
+// 64 int16 values (a then b) to 64 low bytes (u8) and 64 high bytes (s8): one
+// two-source byte permute per plane (AVX512_VBMI, present on every AMX CPU).
+inline void store_split(__m512i a, __m512i b, uint8_t* lo, uint8_t* hi) {
+  alignas(64) static constexpr uint8_t even[64] = {
+      0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42,
+      44, 46, 48, 50, 52, 54, 56, 58, 60, 62, 64, 66, 68, 70, 72, 74, 76, 78, 80, 82, 84, 86,
+      88, 90, 92, 94, 96, 98, 100, 102, 104, 106, 108, 110, 112, 114, 116, 118, 120, 122, 124, 126};
+  const __m512i ie = _mm512_load_si512(even);
+  const __m512i io = _mm512_add_epi8(ie, _mm512_set1_epi8(1));
+  _mm512_storeu_si512(lo, _mm512_permutex2var_epi8(a, ie, b));
+  _mm512_storeu_si512(hi, _mm512_permutex2var_epi8(a, io, b));
 }
 
 template <bool five>
@@ -89,8 +96,8 @@ void unpack_q45_k(const void* block, int n, uint8_t* p) {
       a = _mm256_or_si256(a, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2 * c), one), 4));
       b = _mm256_or_si256(b, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
     }
-    store_split(_mm512_mullo_epi16(widen(a), _mm512_set1_epi16(sc[2 * c])), lo + 64 * c, hi + 64 * c);
-    store_split(_mm512_mullo_epi16(widen(b), _mm512_set1_epi16(sc[2 * c + 1])), lo + 64 * c + 32, hi + 64 * c + 32);
+    store_split(_mm512_mullo_epi16(widen(a), _mm512_set1_epi16(sc[2 * c])),
+                _mm512_mullo_epi16(widen(b), _mm512_set1_epi16(sc[2 * c + 1])), lo + 64 * c, hi + 64 * c);
   }
   reinterpret_cast<float*>(p + kq_d)[n] = h2f(d16);
   reinterpret_cast<float*>(p + kq_dmin)[n] = h2f(dmin16);
@@ -111,12 +118,14 @@ void unpack_q6_k(const void* block, int n, uint8_t* p) {
     g[1] = _mm256_and_si256(qb, m4);
     g[2] = _mm256_and_si256(_mm256_srli_epi16(qa, 4), m4);
     g[3] = _mm256_and_si256(_mm256_srli_epi16(qb, 4), m4);
+    __m512i w[4];
     for (int k = 0; k < 4; ++k) {
       const __m256i bits = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2 * k), m3), 4);
       const __m512i q = _mm512_sub_epi16(widen(_mm256_or_si256(g[k], bits)), off);
-      const int s0 = b->scales[8 * h + 2 * k], s1 = b->scales[8 * h + 2 * k + 1];
-      store_split(_mm512_mullo_epi16(q, scale_pair(s0, s1)), lo + 128 * h + 32 * k, hi + 128 * h + 32 * k);
+      w[k] = _mm512_mullo_epi16(q, scale_pair(b->scales[8 * h + 2 * k], b->scales[8 * h + 2 * k + 1]));
     }
+    store_split(w[0], w[1], lo + 128 * h, hi + 128 * h);
+    store_split(w[2], w[3], lo + 128 * h + 64, hi + 128 * h + 64);
   }
   reinterpret_cast<float*>(p + kq_d)[n] = h2f(b->d);
 }

@@ -84,6 +84,7 @@ cpu_features detect() {
     f.avx512bw = (b >> 30) & 1;
     f.avx512vl = (b >> 31) & 1;
     f.avx512vnni = (c >> 11) & 1;
+    f.avx512vbmi = (c >> 1) & 1;
     const unsigned max_sub = a;
     if (max_sub >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
       f.avx_vnni = (a >> 4) & 1;
@@ -91,7 +92,7 @@ cpu_features detect() {
     }
   }
   if (!f.os_avx) f.avx2 = f.fma = f.f16c = f.avx_vnni = false;
-  if (!f.os_avx512) f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vnni = f.avx512bf16 = false;
+  if (!f.os_avx512) f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vnni = f.avx512bf16 = f.avx512vbmi = false;
   if (f.os_avx512) detect_amx(f, xcr0);
   const unsigned hc = std::thread::hardware_concurrency();
   f.logical_cpus = hc > 0 ? static_cast<int>(hc) : 1;
@@ -117,7 +118,7 @@ bool kernel_path_supported(kernel_path p) {
     case kernel_path::avx2: return avx2;
     case kernel_path::avx512: return avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
     case kernel_path::amx:
-      return kernel_path_supported(kernel_path::avx512) && f.amx_tile && f.amx_int8 && f.os_amx;
+      return kernel_path_supported(kernel_path::avx512) && f.avx512vbmi && f.amx_tile && f.amx_int8 && f.os_amx;
   }
   return false;
 }

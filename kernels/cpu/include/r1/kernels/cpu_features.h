@@ -25,6 +25,7 @@ struct cpu_features {
   bool avx512dq = false;
   bool avx512vnni = false;
   bool avx512bf16 = false;
+  bool avx512vbmi = false;  // byte permutes (every AMX CPU has them; the amx path needs them)
   bool amx_tile = false;    // cpuid AMX-TILE and AMX-INT8 (Sapphire Rapids and later)
   bool amx_int8 = false;
   bool os_amx = false;      // XCR0 tile state and the kernel granted this process the tile data
