@@ -94,8 +94,10 @@ class context {
   // chunk, or one generated token), the first no greater than what the slot holds (as for
   // decode(), the slot's cached tokens become its first pos tokens followed by these); a slot
   // appears in one run of rows only. `logits` gets one row of n_vocab per row with
-  // want_logits, in row order, equal to what decode() of each slot alone gives (each matmul
-  // column is computed alone). More than n_batch rows are split internally.
+  // want_logits, in row order, equal to what decode() of each slot alone gives: bit for bit on
+  // the dot kernels (each matmul column is computed alone); on the amx kernel path a pass of a
+  // dozen rows or more with K-quant/Q8_0/Q4_0 weights runs on AMX tiles, which do not round as
+  // the dot kernels do (docs/dev/engine.md). More than n_batch rows are split internally.
   // Architectures without multi-sequence batches (deepseek2) and contexts with GPU layers
   // evaluate each slot's rows in a pass of their own: same results, no shared weight reads.
   // Errors: as decode(), plus invalid_argument for rows of one slot that are not adjacent or
