@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
 #include "r1/base/raii.h"
 #include "r1/gguf/file.h"
@@ -56,19 +58,51 @@ result<std::string> list_devices_output(const std::string& runner) {
   return out;
 }
 
+// One GPU of the listing, read without trusting its types (it is another process's output).
+struct listed_gpu {
+  std::string backend, name;
+  int index = 0;
+  bool software = false;
+  uint64_t total = 0, free = 0;
+};
+
+// A device object with the fields we use, each of the right type (index in 0..2^20), or nothing.
+std::optional<listed_gpu> read_device(const json& d) {
+  if (!d.is_object()) return std::nullopt;
+  const auto str = [&](const char* k) -> const json* {
+    auto it = d.find(k);
+    return it != d.end() && it->is_string() ? &*it : nullptr;
+  };
+  const auto u64 = [&](const char* k) -> std::optional<uint64_t> {
+    auto it = d.find(k);
+    if (it == d.end()) return uint64_t{0};
+    if (it->is_number_unsigned()) return it->get<uint64_t>();
+    if (it->is_number_integer() && it->get<int64_t>() >= 0) return static_cast<uint64_t>(it->get<int64_t>());
+    return std::nullopt;
+  };
+  const json* backend = str("backend");
+  const auto index = u64("index"), total = u64("total_memory"), free = u64("free_memory");
+  if (backend == nullptr || !index || !total || !free || *index > (1u << 20)) return std::nullopt;
+  listed_gpu g{backend->get<std::string>(), "", static_cast<int>(*index), false, *total, *free};
+  if (const json* n = str("name")) g.name = n->get<std::string>();
+  if (const json* t = str("type")) g.software = t->get<std::string>() == "cpu";
+  return g;
+}
+
 // The listed devices a runner with these settings would plan with (see gpu_plan.h).
-std::vector<json> select_gpus(const json& listing, const plan_settings& s) {
-  std::vector<json> out;
-  if (s.no_gpu || s.num_gpu == 0 || !listing.contains("devices") || !listing["devices"].is_array()) return out;
+std::vector<listed_gpu> select_gpus(const json& listing, const plan_settings& s) {
+  std::vector<listed_gpu> out;
+  if (s.no_gpu || s.num_gpu == 0 || !listing.is_object()) return out;
+  auto devices = listing.find("devices");
+  if (devices == listing.end() || !devices->is_array()) return out;
   std::string backend;
-  for (const json& d : listing["devices"]) {
-    if (!d.is_object() || !d.contains("backend") || !d["backend"].is_string()) continue;
-    const std::string b = d["backend"].get<std::string>();
-    if (b == "cpu" || (!backend.empty() && b != backend)) continue;
-    backend = b;
-    if (s.main_gpu > 0 && d.value("index", 0) != s.main_gpu) continue;
-    if (s.num_gpu < 0 && !s.gpu_software_devices && d.value("type", "") == "cpu") continue;
-    out.push_back(d);
+  for (const json& d : *devices) {
+    auto g = read_device(d);
+    if (!g || g->backend == "cpu" || (!backend.empty() && g->backend != backend)) continue;
+    backend = g->backend;
+    if (s.main_gpu > 0 && g->index != s.main_gpu) continue;
+    if (s.num_gpu < 0 && !s.gpu_software_devices && g->software) continue;
+    out.push_back(*g);
   }
   return out;
 }
@@ -76,27 +110,12 @@ std::vector<json> select_gpus(const json& listing, const plan_settings& s) {
 // The budgets of /api/show's plan: what the device reported free, capped by gpu_memory_limit.
 std::vector<planner::device_budget> budgets(const json& listing, const plan_settings& s) {
   std::vector<planner::device_budget> out;
-  for (const json& d : select_gpus(listing, s)) {
-    planner::device_budget g{d["backend"].get<std::string>(), d.value("index", 0), d.value("name", ""),
-                             d.value("free_memory", uint64_t{0})};
+  for (const listed_gpu& d : select_gpus(listing, s)) {
+    planner::device_budget g{d.backend, d.index, d.name, d.free};
     if (s.gpu_memory_limit > 0) {
       g.free_memory = std::min<uint64_t>(g.free_memory, s.gpu_memory_limit);
       g.reserve = 0;
     }
-    out.push_back(g);
-  }
-  return out;
-}
-
-// The devices the scheduler places on, with what our runners may hold on each.
-std::vector<gpu_device> scheduler_devices(const json& listing, const plan_settings& s) {
-  std::vector<gpu_device> out;
-  const uint64_t reserve = planner::device_budget{}.reserve;
-  for (const json& d : select_gpus(listing, s)) {
-    gpu_device g{d["backend"].get<std::string>(), d.value("index", 0), d.value("name", ""),
-                 d.value("type", "") == "cpu", d.value("total_memory", uint64_t{0})};
-    if (s.gpu_memory_limit > 0) g.capacity = std::min(g.capacity, s.gpu_memory_limit);
-    else g.capacity = g.capacity > reserve ? g.capacity - reserve : 0;
     out.push_back(g);
   }
   return out;
@@ -111,14 +130,31 @@ result<tensor_type> kv_type_of(const std::string& name) {
 
 }  // namespace
 
+std::vector<gpu_device> listing_gpus(const json& listing, const plan_settings& s) {
+  std::vector<gpu_device> out;
+  const uint64_t reserve = planner::device_budget{}.reserve;
+  for (const listed_gpu& d : select_gpus(listing, s)) {
+    gpu_device g{d.backend, d.index, d.name, d.software, d.total};
+    if (s.gpu_memory_limit > 0) g.capacity = std::min(g.capacity, s.gpu_memory_limit);
+    else g.capacity = g.capacity > reserve ? g.capacity - reserve : 0;
+    out.push_back(g);
+  }
+  return out;
+}
+
+result<json> parse_device_listing(std::string_view text, const std::string& source) {
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return corrupt(source + " --list-devices printed no JSON object");
+  return j;
+}
+
 result<json> runner_devices(const std::string& runner_path) {
   static std::mutex mu;
   static std::map<std::string, json> cache;
   std::lock_guard<std::mutex> lk(mu);
   if (auto it = cache.find(runner_path); it != cache.end()) return it->second;
   R1_ASSIGN_OR_RETURN(std::string out, list_devices_output(runner_path));
-  json j = json::parse(out, nullptr, false);
-  if (!j.is_object()) return corrupt(runner_path + " --list-devices printed no JSON object");
+  R1_ASSIGN_OR_RETURN(json j, parse_device_listing(out, runner_path));
   cache[runner_path] = j;
   return j;
 }
@@ -180,7 +216,7 @@ result<json> model_plan(const model_entry& m, const plan_settings& s) {
 result<gpu_inputs> load_gpu_inputs(const std::vector<std::string>& model_paths, const plan_settings& s) {
   gpu_inputs in;
   in.num_gpu = s.no_gpu ? 0 : s.num_gpu;
-  in.devices = scheduler_devices(listing_for(s), s);
+  in.devices = listing_gpus(listing_for(s), s);
   if (in.devices.empty()) return in;
   R1_ASSIGN_OR_RETURN(model_shape shape, read_shape(model_paths, model_paths.empty() ? "" : model_paths.front()));
   R1_ASSIGN_OR_RETURN(planner::plan_request r, plan_request_for(shape.params, s));

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "r1/api/json_util.h"
 #include "r1/base/status.h"
@@ -54,6 +56,13 @@ plan_settings daemon_plan_settings(const daemon_settings& s);
 // The scheduler hook (scheduler_options::gpu): plan_settings from the daemon's settings, with
 // the context, slots, num_gpu and main_gpu of each load.
 std::function<result<gpu_inputs>(const load_spec&)> make_gpu_hook(const plan_settings& daemon_wide);
+
+// The GPUs of a `--list-devices` listing the scheduler places on, chosen by the rule above, each
+// with its capacity (see load_gpu_inputs). Devices whose fields have the wrong types are skipped.
+std::vector<gpu_device> listing_gpus(const nlohmann::json& listing, const plan_settings& s);
+
+// `--list-devices` output as JSON; corrupt (naming `source`) when it is not a JSON object.
+result<nlohmann::json> parse_device_listing(std::string_view text, const std::string& source);
 
 // The parsed output of `r1-runner --list-devices` (cached after the first success).
 result<nlohmann::json> runner_devices(const std::string& runner_path);

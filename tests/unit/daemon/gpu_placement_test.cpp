@@ -3,6 +3,10 @@
 // Expected numbers are computed here from the per-tensor sizes, not read back from the planner.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "gpu_plan.h"
 #include "r1/daemon/gpu_placement.h"
 #include "seven_b_shape.h"
 
@@ -185,4 +189,64 @@ TEST(gpu_placement, bytes_are_summed_per_device) {
   EXPECT_EQ(s[1].backend, "vulkan");
   EXPECT_EQ(s[1].bytes, 7u);
   EXPECT_EQ(s[2].index, 1);
+}
+
+// The GPUs the scheduler places on, from `r1-runner --list-devices` output (the corpus seeds of
+// fuzz_device_listing), by r1-runner's own rule.
+namespace {
+nlohmann::json seed(const std::string& name) {
+  std::ifstream f(std::string(R1_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_device_listing/" + name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  auto j = d::parse_device_listing(ss.str(), name);
+  EXPECT_TRUE(j.ok()) << name;
+  return j.ok() ? *j : nlohmann::json::object();
+}
+}  // namespace
+
+TEST(gpu_placement, listing_software_devices_only_when_asked) {
+  const auto listing = seed("lavapipe.json");
+  d::plan_settings s;
+  EXPECT_TRUE(d::listing_gpus(listing, s).empty());  // automatic count: lavapipe is skipped
+  s.num_gpu = 2;
+  auto g = d::listing_gpus(listing, s);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].backend, "vulkan");
+  EXPECT_TRUE(g[0].software);
+  EXPECT_EQ(g[0].capacity, (2048 - 256) * MiB);  // total less the planner's reserve
+  s.num_gpu = -1;
+  s.gpu_software_devices = true;
+  s.gpu_memory_limit = 64 * MiB;
+  g = d::listing_gpus(listing, s);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].capacity, 64 * MiB);  // the budget, no reserve on top
+  s.no_gpu = true;
+  EXPECT_TRUE(d::listing_gpus(listing, s).empty());
+}
+
+TEST(gpu_placement, listing_first_gpu_backend_and_main_gpu) {
+  const auto listing = seed("two_cuda.json");
+  d::plan_settings s;
+  auto g = d::listing_gpus(listing, s);
+  ASSERT_EQ(g.size(), 2u);  // the Vulkan view of the same card is not used twice
+  EXPECT_EQ(g[0].backend, "cuda");
+  EXPECT_EQ(g[1].index, 1);
+  EXPECT_EQ(g[1].capacity, 150000000000ull - 256 * MiB);  // total, not the free memory of the moment
+  s.main_gpu = 1;
+  g = d::listing_gpus(listing, s);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].index, 1);
+  s.num_gpu = 0;
+  EXPECT_TRUE(d::listing_gpus(listing, s).empty());
+}
+
+TEST(gpu_placement, listing_fields_of_the_wrong_type_are_skipped) {
+  d::plan_settings s;
+  s.num_gpu = 1;
+  EXPECT_TRUE(d::listing_gpus(seed("wrong_types.json"), s).empty());
+  EXPECT_TRUE(d::listing_gpus(seed("devices_object.json"), s).empty());
+  EXPECT_FALSE(d::parse_device_listing("[1, 2]", "r1-runner").ok());
+  auto bad = d::parse_device_listing("not json", "r1-runner");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message().find("r1-runner --list-devices printed no JSON object"), std::string::npos);
 }
