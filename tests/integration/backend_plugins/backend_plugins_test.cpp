@@ -139,6 +139,9 @@ TEST(backend_plugins, plugins_export_only_their_entry_point) {
 #ifdef R1_EXPECT_VULKAN_DEVICE
   ASSERT_TRUE(fs::exists(k_plugin_dir + "/libr1-backend-vulkan.so")) << k_plugin_dir;
 #endif
+#ifdef R1_EXPECT_CUDA_PLUGIN
+  ASSERT_TRUE(fs::exists(k_plugin_dir + "/libr1-backend-cuda.so")) << k_plugin_dir;
+#endif
   if (plugins.empty()) GTEST_SKIP() << "this build has no GPU backend plugin";
   for (const std::string& p : plugins) {
     ran syms = run("nm -D --defined-only " + p);
