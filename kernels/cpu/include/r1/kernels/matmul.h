@@ -4,8 +4,9 @@
 // can_vec_dot(type). x holds n_cols activation columns of `cols` floats (column
 // j starts at x + j*x_stride). The activations are converted once per call to
 // vec_dot_type(W.type); each y value is one vec_dot of a weight row with a
-// column, so results do not depend on the thread count. Rows (and, for batches,
-// columns) are cut into chunks that the pool's threads take from a shared counter.
+// column (on the amx path, batches may instead use AMX tiles: see below), so
+// results do not depend on the thread count. Rows (and, for batches, columns)
+// are cut into chunks that the pool's threads take from a shared counter.
 // y[j*y_stride + r] = sum_k W[r][k] * x[j*x_stride + k].
 #pragma once
 
