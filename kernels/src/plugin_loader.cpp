@@ -110,7 +110,7 @@ void fail(candidate& c, status why) {
 }
 
 // Loads one file; `loaded` holds the backends made so far (duplicate names are refused).
-candidate load_one(const std::string& path, const std::vector<candidate>& loaded) {
+candidate load_one(const std::string& path, const std::vector<candidate>& loaded, const plugin_load_options& o) {
   candidate c;
   c.report.path = path;
   c.report.name = name_from_file(std::filesystem::path(path).filename().string());
@@ -138,7 +138,8 @@ candidate load_one(const std::string& path, const std::vector<candidate>& loaded
   // From here the plugin runs driver code: it stays loaded whatever create() says.
   (void)lib.release();
   const r1_backend_plugin_args args{.struct_size = sizeof(r1_backend_plugin_args),
-                                    .log_level = static_cast<int32_t>(current_log_level())};
+                                    .log_level = static_cast<int32_t>(current_log_level()),
+                                    .cuda_graphs = o.cuda_graphs ? 1 : 0};
   result<std::unique_ptr<backend>> made = internal_error("the plugin's create() returned no result");
   p->create(&args, &made);
   if (!made.ok()) {
@@ -176,7 +177,7 @@ loaded_backends load_backends(const plugin_load_options& o) {
     }
     if (!out.dir.empty()) {
       for (const std::string& path : plugin_files(out.dir, !o.dir.empty()))
-        found.push_back(load_one(path, found));
+        found.push_back(load_one(path, found, o));
     }
   }
   for (candidate& c : found) {

@@ -45,7 +45,8 @@ std::string why_no_gpu(const kernels::loaded_backends& b, const serve_options& o
 }  // namespace
 
 kernels::loaded_backends load_backends(const serve_options& o, int cpu_threads) {
-  return kernels::load_backends({.dir = o.backend_dir, .cpu_threads = cpu_threads, .enable_gpu = !o.no_gpu});
+  return kernels::load_backends(
+      {.dir = o.backend_dir, .cpu_threads = cpu_threads, .enable_gpu = !o.no_gpu, .cuda_graphs = o.cuda_graphs});
 }
 
 result<gpu_choice> plan_gpus(const engine::model& m, const serve_options& o, tensor_type kv_type, int32_t n_ctx) {

@@ -39,6 +39,8 @@ void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
                  "directory of the GPU backend plugins (libr1-backend-*.so; default: ../lib/r1/backends next to "
                  "this executable)")
       ->envname("R1_BACKEND_DIR");
+  app.add_flag("--cuda-graphs", s.cuda_graphs, "launch each decode step on CUDA as one CUDA graph")
+      ->envname("R1_CUDA_GRAPHS");
 }
 
 }  // namespace

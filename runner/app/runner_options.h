@@ -35,6 +35,7 @@ struct serve_options {
   bool no_gpu = false;            // --no-gpu / R1_NO_GPU=1: never touch a GPU library
   uint64_t gpu_memory_limit = 0;  // R1_GPU_MEMORY_LIMIT (test/debug): bytes the plan may use per GPU
   std::string backend_dir;        // --backend-dir / R1_BACKEND_DIR: GPU plugins ("": ../lib/r1/backends)
+  bool cuda_graphs = false;       // --cuda-graphs / R1_CUDA_GRAPHS=1: decode steps as CUDA graphs
 };
 
 struct tokenize_options {

@@ -33,6 +33,7 @@ inline constexpr uint32_t r1_backend_plugin_abi_version = 1;
 struct r1_backend_plugin_args {
   uint32_t struct_size = sizeof(r1_backend_plugin_args);
   int32_t log_level = 1;  // r1::log_level of the runner: the plugin's own copy of base logs alike
+  int32_t cuda_graphs = 0;  // 1: the CUDA backend launches decode steps as CUDA graphs
 };
 
 using r1_backend_create_fn = void (*)(const r1_backend_plugin_args* args,
@@ -78,6 +79,12 @@ inline void apply_plugin_args(const r1_backend_plugin_args* args) {
       args->log_level <= static_cast<int32_t>(log_level::off)) {
     set_log_level(static_cast<log_level>(args->log_level));
   }
+}
+
+// Whether the runner asked for CUDA graphs (false for an older runner's shorter args).
+inline bool plugin_cuda_graphs(const r1_backend_plugin_args* args) {
+  constexpr size_t need = offsetof(r1_backend_plugin_args, cuda_graphs) + sizeof(int32_t);
+  return args != nullptr && args->struct_size >= need && args->cuda_graphs == 1;
 }
 
 }  // namespace r1::kernels

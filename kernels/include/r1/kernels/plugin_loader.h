@@ -33,6 +33,7 @@ struct plugin_load_options {
   std::string dir;         // empty: default_backend_dir()
   int cpu_threads = 0;     // <= 0: one per physical core
   bool enable_gpu = true;  // false: the CPU only; the directory is not even read
+  bool cuda_graphs = false;  // the CUDA plugin launches decode steps as CUDA graphs
 };
 
 struct loaded_backends {
