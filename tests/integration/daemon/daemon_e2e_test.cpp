@@ -6,19 +6,22 @@
 
 #include <fstream>
 
-#include "daemon_harness.h"
 #include "r1/api/json_util.h"
+#include "r1/test_support/daemon_process.h"
 #include "r1/test_support/registry_fixture.h"
 
 namespace {
 
 using json = nlohmann::json;
-using r1::test::daemon_process;
+using r1::test_support::daemon_process;
+using r1::test_support::bin;
+using r1::test_support::make_model;
+using r1::test_support::run_program;
 
 class daemon_e2e : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_path_ = r1::test::make_model(work_.path(), "demo");
+    model_path_ = make_model(work_.path(), "demo");
     ASSERT_FALSE(model_path_.empty()) << "r1-mkmodel failed";
     daemon_ = daemon_process::start({"--context-length", "512"});
     ASSERT_TRUE(daemon_) << "r1d did not start";
@@ -77,12 +80,12 @@ TEST_F(daemon_e2e, cli_create_list_show_run_ps_stop_rm) {
 }
 
 TEST_F(daemon_e2e, cli_says_when_the_daemon_is_not_running) {
-  auto r = r1::test::run_program({r1::test::bin("r1"), "list"},
+  auto r = run_program({bin("r1"), "list"},
                                  {{"R1_HOST", "127.0.0.1:" + std::to_string(r1::test_support::free_loopback_port())}});
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("r1 serve"), std::string::npos) << r.err;
   // `r1 serve` is r1d in the foreground: flags pass through.
-  auto serve = r1::test::run_program({r1::test::bin("r1"), "serve", "--print-config"}, {{"R1_KEEP_ALIVE", "7m"}});
+  auto serve = run_program({bin("r1"), "serve", "--print-config"}, {{"R1_KEEP_ALIVE", "7m"}});
   EXPECT_EQ(serve.code, 0) << serve.err;
   EXPECT_NE(serve.out.find("keep_alive = \"7m\"  # env"), std::string::npos) << serve.out;
 }
@@ -284,7 +287,7 @@ TEST_F(daemon_e2e, security_host_origin_and_keys) {
   EXPECT_EQ(good_origin->status, 200);
   EXPECT_EQ(good_origin->get_header_value("Access-Control-Allow-Origin"), "http://localhost:3000");
   // A non-loopback address without keys is refused at start.
-  auto r = r1::test::run_program({r1::test::bin("r1d"), "--host", "0.0.0.0:0", "--models", work_ / "m"});
+  auto r = run_program({bin("r1d"), "--host", "0.0.0.0:0", "--models", work_ / "m"});
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.err.find("API keys"), std::string::npos) << r.err;
 }

@@ -8,12 +8,12 @@
 #include <fstream>
 #include <thread>
 
-#include "daemon_harness.h"
+#include "r1/test_support/daemon_process.h"
 
 namespace {
 
 using json = nlohmann::json;
-using r1::test::daemon_process;
+using r1::test_support::daemon_process;
 using namespace std::chrono_literals;
 
 class daemon_faults : public ::testing::Test {
@@ -26,7 +26,7 @@ class daemon_faults : public ::testing::Test {
     if (HasFailure() && daemon_) std::cerr << "---- r1d log ----\n" << daemon_->log() << "\n";
   }
   void create(const std::string& name, int seed) {
-    std::string path = r1::test::make_model(work_.path(), name, seed);
+    std::string path = r1::test_support::make_model(work_.path(), name, seed);
     ASSERT_FALSE(path.empty());
     std::ofstream(work_ / (name + ".Modelfile")) << "FROM ./" << name << ".gguf\n";
     auto r = daemon_->cli({"create", name, "-f", work_ / (name + ".Modelfile")});

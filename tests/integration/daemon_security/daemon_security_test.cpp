@@ -18,7 +18,8 @@ namespace {
 
 using json = nlohmann::json;
 using r1::test::curl;
-using r1::test::r1d_process;
+using r1::test::start_r1d;
+using r1::test_support::daemon_process;
 
 std::string trim_nl(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
@@ -33,28 +34,28 @@ class daemon_security : public ::testing::Test {
     if (HasFailure() && d_) std::cerr << "---- r1d log ----\n" << d_->log() << "\n";
   }
   void start(const std::vector<std::string>& flags) {
-    d_ = r1d_process::start(flags);
+    d_ = start_r1d(flags);
     ASSERT_TRUE(d_) << "r1d did not start";
   }
   std::string url(const std::string& path) const { return "http://" + d_->host() + path; }
   // `r1 keys create` with the given key (or none) and extra arguments; returns the printed key.
   std::string create_key(const std::string& with_key, std::vector<std::string> args) {
     args.insert(args.begin(), {"keys", "create"});
-    auto r = d_->cli(args, {{"R1_API_KEY", with_key}});
+    auto r = d_->cli(args, "", {{"R1_API_KEY", with_key}});
     EXPECT_EQ(r.code, 0) << r.err;
     return trim_nl(r.out);
   }
   std::string id_of(const std::string& key) const { return key.substr(3, 16); }
   // Writes a random-weight model and imports it as `name` (needs admin when keys are on).
   void create_model(const std::string& name, const std::string& key = "") {
-    std::string gguf = r1::test::make_model(d_->dir(), "demo");
+    std::string gguf = r1::test_support::make_model(d_->dir(), "demo");
     ASSERT_FALSE(gguf.empty()) << "r1-mkmodel failed";
     std::ofstream(d_->dir() + "/Modelfile") << "FROM ./demo.gguf\nPARAMETER num_predict 12\n";
-    auto r = d_->cli({"create", name, "-f", d_->dir() + "/Modelfile"}, {{"R1_API_KEY", key}});
+    auto r = d_->cli({"create", name, "-f", d_->dir() + "/Modelfile"}, "", {{"R1_API_KEY", key}});
     ASSERT_EQ(r.code, 0) << r.err;
   }
 
-  std::unique_ptr<r1d_process> d_;
+  std::unique_ptr<daemon_process> d_;
 };
 
 TEST_F(daemon_security, keys_scopes_expiry_and_revocation) {
@@ -80,7 +81,7 @@ TEST_F(daemon_security, keys_scopes_expiry_and_revocation) {
   EXPECT_EQ(pull.status, 403);
   EXPECT_EQ(pull.json()["error"], "this operation needs an admin key");
   EXPECT_EQ(curl({"-H", auth(user), url("/api/keys")}).status, 403);
-  auto self_promote = d_->cli({"keys", "create", "--scope", "admin"}, {{"R1_API_KEY", user}});
+  auto self_promote = d_->cli({"keys", "create", "--scope", "admin"}, "", {{"R1_API_KEY", user}});
   EXPECT_NE(self_promote.code, 0);
   EXPECT_NE(self_promote.err.find("admin key"), std::string::npos) << self_promote.err;
 
@@ -93,14 +94,14 @@ TEST_F(daemon_security, keys_scopes_expiry_and_revocation) {
   EXPECT_EQ(expired.json()["error"], "the API key has expired");
 
   // Revocation through the CLI.
-  auto rv = d_->cli({"keys", "revoke", id_of(user)}, {{"R1_API_KEY", admin}});
+  auto rv = d_->cli({"keys", "revoke", id_of(user)}, "", {{"R1_API_KEY", admin}});
   ASSERT_EQ(rv.code, 0) << rv.err;
   auto revoked = curl({"-H", auth(user), url("/v1/models")});
   EXPECT_EQ(revoked.status, 401);
   EXPECT_EQ(revoked.json()["error"]["message"], "the API key was revoked");
-  EXPECT_EQ(d_->cli({"keys", "revoke", "0000000000000000"}, {{"R1_API_KEY", admin}}).code, 1);
+  EXPECT_EQ(d_->cli({"keys", "revoke", "0000000000000000"}, "", {{"R1_API_KEY", admin}}).code, 1);
 
-  auto list = d_->cli({"keys", "list"}, {{"R1_API_KEY", admin}});
+  auto list = d_->cli({"keys", "list"}, "", {{"R1_API_KEY", admin}});
   ASSERT_EQ(list.code, 0) << list.err;
   for (const char* want : {"ops", "app", "revoked", "expired", "active", "admin", "inference"})
     EXPECT_NE(list.out.find(want), std::string::npos) << want << "\n" << list.out;
@@ -118,7 +119,7 @@ TEST_F(daemon_security, keys_scopes_expiry_and_revocation) {
   // Keys survive a restart (the file is the store).
   std::vector<std::string> flags;
   d_->terminate();
-  auto again = r1d_process::start({"--keys-file", file});
+  auto again = start_r1d({"--keys-file", file});
   ASSERT_TRUE(again);
   std::string u2 = "http://" + again->host() + "/api/tags";
   EXPECT_EQ(curl({"-H", auth(admin), u2}).status, 200);
@@ -168,14 +169,14 @@ TEST_F(daemon_security, tls_with_a_ca_made_by_openssl) {
   // Plain HTTP to the TLS port gets no HTTP reply.
   EXPECT_NE(curl({"http://" + d_->host() + "/api/version"}).status, 200);
   // The CLI over https with R1_CA_FILE; without it, a message that names the fix.
-  auto list = d_->cli({"list"}, {{"R1_HOST", https}, {"R1_CA_FILE", pki / "ca.pem"}});
+  auto list = d_->cli({"list"}, "", {{"R1_HOST", https}, {"R1_CA_FILE", pki / "ca.pem"}});
   EXPECT_EQ(list.code, 0) << list.err;
   EXPECT_NE(list.out.find("NAME"), std::string::npos);
-  auto bad = d_->cli({"list"}, {{"R1_HOST", https}});
+  auto bad = d_->cli({"list"}, "", {{"R1_HOST", https}});
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.err.find("R1_CA_FILE"), std::string::npos) << bad.err;
   // A key file that does not match refuses to start.
-  auto wrong = r1d_process::start({"--tls.cert", pki / "server.pem", "--tls.key", pki / "ca.key"});
+  auto wrong = start_r1d({"--tls.cert", pki / "server.pem", "--tls.key", pki / "ca.key"});
   EXPECT_FALSE(wrong);
 }
 
@@ -193,18 +194,18 @@ TEST_F(daemon_security, unix_socket_is_trusted_local_and_bootstraps_keys) {
   EXPECT_EQ(viasock.status, 200) << viasock.err;
   EXPECT_EQ(viasock.headers.count("x-request-id"), 1u);
   std::map<std::string, std::string> unix_env{{"R1_HOST", "unix://" + sock}};
-  auto first = d_->cli({"keys", "create", "--scope", "admin"}, unix_env);
+  auto first = d_->cli({"keys", "create", "--scope", "admin"}, "", unix_env);
   ASSERT_EQ(first.code, 0) << first.err;
   std::string admin = trim_nl(first.out);
   EXPECT_EQ(curl({"-H", auth(admin), url("/api/keys")}).status, 200);
-  auto ls = d_->cli({"keys", "list"}, unix_env);
+  auto ls = d_->cli({"keys", "list"}, "", unix_env);
   EXPECT_EQ(ls.code, 0) << ls.err;
   EXPECT_NE(ls.out.find(id_of(admin)), std::string::npos);
   // Streaming through the relay: pull progress of a refused model ends in an error line.
-  auto pull = d_->cli({"pull", "127.0.0.1:1/none/such:tag"}, unix_env);
+  auto pull = d_->cli({"pull", "127.0.0.1:1/none/such:tag"}, "", unix_env);
   EXPECT_EQ(pull.code, 1);
   // A missing socket: the CLI says so.
-  auto gone = d_->cli({"list"}, {{"R1_HOST", "unix:///tmp/r1-no-such.sock"}});
+  auto gone = d_->cli({"list"}, "", {{"R1_HOST", "unix:///tmp/r1-no-such.sock"}});
   EXPECT_EQ(gone.code, 1);
   EXPECT_NE(gone.err.find("unix:///tmp/r1-no-such.sock"), std::string::npos) << gone.err;
   // Stopping removes the socket file.
@@ -317,7 +318,7 @@ TEST_F(daemon_security, pull_metrics_count_bytes_and_failures) {
   auto pushed = d_->cli({"push", remote, "--insecure"});
   ASSERT_EQ(pushed.code, 0) << pushed.err;
   // A second daemon with an empty store pulls it: every byte comes over the wire.
-  auto fresh = r1d_process::start({});
+  auto fresh = start_r1d({});
   ASSERT_TRUE(fresh);
   auto pulled = fresh->cli({"pull", remote, "--insecure"});
   ASSERT_EQ(pulled.code, 0) << pulled.err;

@@ -1,26 +1,15 @@
 #include "security_harness.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <thread>
-
-#include "r1/test_support/registry_fixture.h"
 
 namespace r1::test {
 
+using test_support::run_program;
+
 namespace {
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -85,65 +74,13 @@ std::string make_tls_files(const std::string& dir) {
   return "";
 }
 
-std::unique_ptr<r1d_process> r1d_process::start(const std::vector<std::string>& flags) {
-  std::unique_ptr<r1d_process> d(new r1d_process());
-  d->port_ = test_support::free_loopback_port();
-  std::vector<std::string> argv = {bin("r1d"), "--host", d->host(), "--models", d->dir_ / "models", "--runner",
-                                   bin("r1-runner"), "--threads", "2", "--context-length", "512"};
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  std::string log = d->dir_ / "r1d.log";
-  d->pid_ = fork();
-  if (d->pid_ == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  for (int i = 0; i < 300; ++i) {
-    if (slurp(log).find("r1d listening on") != std::string::npos) return d;
-    int st = 0;
-    if (waitpid(d->pid_, &st, WNOHANG) == d->pid_) {
-      d->pid_ = -1;
-      std::fprintf(stderr, "r1d exited at start:\n%s\n", slurp(log).c_str());
-      return nullptr;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return nullptr;
-}
-
-r1d_process::~r1d_process() { terminate(); }
-
-int r1d_process::terminate() {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int st = 0;
-  for (int i = 0; i < 200; ++i) {
-    if (waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(pid_, SIGKILL);
-  waitpid(pid_, &st, 0);
-  pid_ = -1;
-  return 137;
-}
-
-std::string r1d_process::log() const { return slurp(dir_ / "r1d.log"); }
-
-proc_result r1d_process::cli(const std::vector<std::string>& args, std::map<std::string, std::string> env) const {
-  std::vector<std::string> argv = {bin("r1")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  env.emplace("R1_HOST", host());
-  env.emplace("R1_NOHISTORY", "1");
-  env.emplace("R1_API_KEY", "");
-  return run_program(argv, env);
+std::unique_ptr<test_support::daemon_process> start_r1d(const std::vector<std::string>& flags) {
+  test_support::daemon_options opts;
+  opts.flags = {"--context-length", "512"};
+  opts.flags.insert(opts.flags.end(), flags.begin(), flags.end());
+  opts.tag = "r1d-svc";
+  opts.ready_on_log_line = true;
+  return test_support::daemon_process::start_with(opts);
 }
 
 result<nlohmann::json> parse_metrics(const std::string& text) {

@@ -1,10 +1,6 @@
 // Helpers for the service tests: curl as a real HTTP client, a CA and server
-// certificate made with the openssl CLI, and r1d started with arbitrary flags
-// (readiness from its "r1d listening on" line, so HTTPS and key-only setups
-// start the same way).
+// certificate made with the openssl CLI, and r1d started with arbitrary flags.
 #pragma once
-
-#include <sys/types.h>
 
 #include <map>
 #include <memory>
@@ -13,8 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon_harness.h"
-#include "r1/test_support/temp_dir.h"
+#include "r1/test_support/daemon_process.h"
 
 namespace r1::test {
 
@@ -33,26 +28,9 @@ http_reply curl(const std::vector<std::string>& args);
 // server.key into `dir`; "" on success, else what failed.
 std::string make_tls_files(const std::string& dir);
 
-class r1d_process {
- public:
-  // Starts r1d on a free loopback port with its own model store plus `flags`.
-  static std::unique_ptr<r1d_process> start(const std::vector<std::string>& flags);
-  ~r1d_process();
-
-  int port() const { return port_; }
-  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
-  const std::string& dir() const { return dir_.path(); }
-  std::string log() const;
-  // Runs r1 with R1_HOST (default: this daemon over http) and extra environment.
-  proc_result cli(const std::vector<std::string>& args, std::map<std::string, std::string> env = {}) const;
-  int terminate();
-
- private:
-  r1d_process() = default;
-  test_support::temp_dir dir_{"r1d-svc"};
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+// r1d for these tests: the shared harness with --context-length 512, ready when it logs
+// "r1d listening on" (so HTTPS, key-only and Unix-socket setups start the same way).
+std::unique_ptr<test_support::daemon_process> start_r1d(const std::vector<std::string>& flags);
 
 // Parses a /metrics page with the Prometheus client library (parse_metrics.py):
 // {"samples": {"name{k=v,...}": value}, "types": {...}}; error text on failure.

@@ -9,17 +9,20 @@
 #include <fstream>
 #include <iostream>
 
-#include "daemon_harness.h"
 #include "r1/api/json_util.h"
+#include "r1/test_support/daemon_process.h"
 #include "runner_process.h"
 
 namespace {
 
 using json = nlohmann::json;
-using r1::test::daemon_process;
+using r1::test_support::daemon_process;
+using r1::test_support::bin;
+using r1::test_support::make_model;
+using r1::test_support::run_program;
 
 bool runner_lists_a_gpu() {
-  auto r = r1::test::run_program({r1::test::bin("r1-runner"), "--list-devices"});
+  auto r = run_program({bin("r1-runner"), "--list-devices"});
   json j = json::parse(r.out, nullptr, false);
   if (r.code != 0 || !j.is_object()) return false;
   for (const auto& d : j["devices"])
@@ -31,7 +34,7 @@ class gpu_daemon : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!runner_lists_a_gpu()) GTEST_SKIP() << "r1-runner --list-devices shows no GPU: nothing to offload";
-    model_path_ = r1::test::make_model(work_.path(), "demo");
+    model_path_ = make_model(work_.path(), "demo");
     ASSERT_FALSE(model_path_.empty()) << "r1-mkmodel failed";
   }
   void TearDown() override {

@@ -25,6 +25,7 @@
 #include "r1/engine/model.h"
 #include "r1/engine/sampler.h"
 #include "r1/mkmodel/make_model.h"
+#include "r1/test_support/llamacpp_helper.h"
 #include "r1/test_support/temp_dir.h"
 
 namespace r1::engine {
@@ -32,35 +33,8 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string helper_path() {
-  const char* dir = std::getenv("R1_LLAMACPP_DIR");
-  if (dir == nullptr) return {};
-  std::string p = std::string(dir) + "/bin/r1-llamacpp-logprobs";
-  FILE* f = std::fopen(p.c_str(), "rb");
-  if (f == nullptr) return {};
-  std::fclose(f);
-  return p;
-}
-
-// Runs the helper and parses its JSON: positions[i] = [[id, logprob] x k].
-// `env` is prepended to the command ("R1_LLAMACPP_UBATCH=1 " for token-by-token evaluation).
-result<json> llamacpp_logprobs(const std::string& model, const std::string& kv, const std::vector<int32_t>& tokens,
-                               const std::string& env = {}) {
-  std::string csv;
-  for (size_t i = 0; i < tokens.size(); ++i) csv += (i ? "," : "") + std::to_string(tokens[i]);
-  const std::string cmd = env + helper_path() + " '" + model + "' " + kv + " 2 5 " + csv + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return io_error("popen");
-  std::string out;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = ::pclose(p);
-  if (rc != 0) return internal_error("llama.cpp helper failed (" + std::to_string(rc) + ")");
-  json j = json::parse(out, nullptr, false);
-  if (j.is_discarded()) return corrupt("helper output is not JSON");
-  return j;
-}
+using test_support::llamacpp_helper_path;
+using test_support::llamacpp_logprobs;
 
 struct compare_result {
   double max_err = 0;     // over llama.cpp's top-5 tokens at every position
@@ -209,7 +183,7 @@ std::string make(const test_support::temp_dir& dir, const std::string& arch, con
 class llamacpp : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (helper_path().empty()) {
+    if (llamacpp_helper_path().empty()) {
       GTEST_SKIP() << "llama.cpp helper not found: run scripts/llamacpp-build.sh and set R1_LLAMACPP_DIR";
     }
   }

@@ -14,6 +14,7 @@
 #include "r1/engine/model.h"
 #include "r1/engine/sampler.h"
 #include "r1/mkmodel/make_model.h"
+#include "r1/test_support/llamacpp_helper.h"
 #include "r1/test_support/temp_dir.h"
 
 namespace r1::engine {
@@ -21,32 +22,8 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string helper_path() {
-  const char* dir = std::getenv("R1_LLAMACPP_DIR");
-  if (dir == nullptr) return {};
-  std::string p = std::string(dir) + "/bin/r1-llamacpp-logprobs";
-  FILE* f = std::fopen(p.c_str(), "rb");
-  if (f == nullptr) return {};
-  std::fclose(f);
-  return p;
-}
-
-result<json> llamacpp_logprobs(const std::string& model, const std::string& kv, const std::vector<int32_t>& tokens) {
-  std::string csv;
-  for (size_t i = 0; i < tokens.size(); ++i) csv += (i ? "," : "") + std::to_string(tokens[i]);
-  const std::string cmd = helper_path() + " '" + model + "' " + kv + " 2 5 " + csv + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return io_error("popen");
-  std::string out;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = ::pclose(p);
-  if (rc != 0) return internal_error("llama.cpp helper failed (" + std::to_string(rc) + ")");
-  json j = json::parse(out, nullptr, false);
-  if (j.is_discarded()) return corrupt("helper output is not JSON");
-  return j;
-}
+using test_support::llamacpp_helper_path;
+using test_support::llamacpp_logprobs;
 
 struct outcome {
   double max_err = 0;
@@ -125,7 +102,7 @@ struct ds2_case {
 class llamacpp_deepseek2 : public ::testing::TestWithParam<ds2_case> {
  protected:
   void SetUp() override {
-    if (helper_path().empty()) GTEST_SKIP() << "llama.cpp helper not found: set R1_LLAMACPP_DIR";
+    if (llamacpp_helper_path().empty()) GTEST_SKIP() << "llama.cpp helper not found: set R1_LLAMACPP_DIR";
   }
 };
 

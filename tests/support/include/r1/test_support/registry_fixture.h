@@ -10,12 +10,11 @@
 // explicit Accept header is sent.
 #pragma once
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 
 #include "r1/base/status.h"
+#include "r1/test_support/process.h"
 #include "r1/test_support/temp_dir.h"
 
 namespace r1::test_support {
@@ -37,7 +36,7 @@ class registry_fixture {
  private:
   registry_fixture() : dir_("registry") {}
   temp_dir dir_;
-  pid_t pid_ = -1;
+  background_process proc_;  // declared after dir_: stopped before the directory goes
   int port_ = 0;
 };
 
