@@ -48,7 +48,8 @@ std::string ranges(const std::vector<uint32_t>& v) {
     size_t j = i;
     while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
     if (!out.empty()) out += ", ";
-    out += std::to_string(v[i]) + (j > i ? "-" + std::to_string(v[j]) : "");
+    out += std::to_string(v[i]);  // appended: `"-" + std::to_string()` is a false GCC 12 -Wrestrict at -O3
+    if (j > i) out.append("-").append(std::to_string(v[j]));
     i = j + 1;
   }
   return out;
@@ -85,7 +86,10 @@ void describe(memory_plan& plan, const std::vector<gpu_slot>& slots) {
                        mib(left) + " is left on the GPUs and one layer's experts need " + mib(layer_experts);
   if (!cpu_experts_of_gpu_layers.empty()) {
     std::string alt;
-    for (uint32_t il : cpu_experts_of_gpu_layers) alt += (alt.empty() ? "" : "|") + std::to_string(il);
+    for (uint32_t il : cpu_experts_of_gpu_layers) {
+      if (!alt.empty()) alt += '|';
+      alt += std::to_string(il);
+    }
     plan.tensor_overrides.push_back("blk\\.(" + alt + ")\\.ffn_.*_exps\\.=CPU");
   }
 }
@@ -199,8 +203,9 @@ void moe_to_text(const memory_plan& plan, std::string* out) {
     while (j + 1 < plan.moe_layers.size() && plan.moe_layers[j + 1].dense_device == a.dense_device &&
            plan.moe_layers[j + 1].experts_device == a.experts_device)
       ++j;
-    *out += "  layers " + std::to_string(a.layer) + (j > i ? "-" + std::to_string(plan.moe_layers[j].layer) : "") +
-            ": attention+shared " + a.dense_device + ", " +
+    out->append("  layers ").append(std::to_string(a.layer));
+    if (j > i) out->append("-").append(std::to_string(plan.moe_layers[j].layer));
+    *out += ": attention+shared " + a.dense_device + ", " +
             (a.experts_device.empty() ? std::string("dense FFN (no routed experts)") : "routed experts " + a.experts_device) +
             "\n";
     i = j + 1;
