@@ -104,13 +104,13 @@ result<value> get_item(const value& obj, const value& key, int line) {
       if (obj.k == kind::array) {
         const auto n = static_cast<std::int64_t>(obj.a->size());
         if (i < 0) i += n;
-        if (i < 0 || i >= n) return value::undefined("[" + std::to_string(int_of(key)) + "]");
+        if (i < 0 || i >= n) return value::undefined(std::string(1, '[').append(std::to_string(int_of(key))).append(1, ']'));
         return (*obj.a)[static_cast<std::size_t>(i)];
       }
       const auto chars = characters(obj.s);
       const auto n = static_cast<std::int64_t>(chars.size());
       if (i < 0) i += n;
-      if (i < 0 || i >= n) return value::undefined("[" + std::to_string(int_of(key)) + "]");
+      if (i < 0 || i >= n) return value::undefined(std::string(1, '[').append(std::to_string(int_of(key))).append(1, ']'));
       return value::string(chars[static_cast<std::size_t>(i)]);
     }
     default: return value::undefined();

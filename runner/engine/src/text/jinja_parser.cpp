@@ -417,7 +417,7 @@ class expr_parser {
         R1_ASSIGN_OR_RETURN(f->name, expect_name());
         while (is_op(".") && peek(1).kind == token_kind::name) {
           pos_ += 1;
-          f->name += "." + next().text;
+          f->name.append(1, '.').append(next().text);
         }
         f->kids.push_back(std::move(e));
         if (is_op("(")) R1_RETURN_IF_ERROR(call_args(*f));

@@ -320,7 +320,7 @@ status json_value(std::string& out, const value& v, const json_format& fmt, int 
   if (level > 512) return resource_exhausted("tojson: value nested too deeply");
   const std::string item_sep = fmt.item_separator.empty() ? (fmt.indent >= 0 ? "," : ", ") : fmt.item_separator;
   auto newline = [&](int lvl) {
-    if (fmt.indent >= 0) out += "\n" + std::string(static_cast<std::size_t>(fmt.indent * lvl), ' ');
+    if (fmt.indent >= 0) out.append(1, '\n').append(static_cast<std::size_t>(fmt.indent * lvl), ' ');
   };
   switch (v.k) {
     case kind::none: out += "null"; return ok_status();
