@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <atomic>
 
-#include "amx_tiles.h"
+#include "amx_matmul.h"
 #include "blocks.h"
 #include "r1/base/assert.h"
 #include "r1/kernels/quants.h"
@@ -30,55 +30,6 @@ const detail::amx_kernel* amx_kernel_for(const matrix_view& w, int64_t n_cols) {
   const int id = static_cast<int>(w.type);
   if (id < 0 || id >= detail::n_dot_slots || !detail::amx_kernels[id].run) return nullptr;
   return &detail::amx_kernels[id];
-}
-
-// Buffers of the AMX path, kept per calling thread so that repeated matmuls do
-// not fault in fresh pages: the packed activations and one work area per pool thread.
-struct amx_buffers {
-  scratch act;
-  scratch work;
-};
-amx_buffers& thread_amx_buffers() {
-  thread_local amx_buffers b;
-  return b;
-}
-
-void amx_matmul(const detail::amx_kernel& kern, const matrix_view& w, const void* x_q, int64_t n_cols,
-                size_t x_stride_bytes, float* y, int64_t y_stride, thread_pool& pool) {
-  using namespace detail;
-  amx_buffers& bufs = thread_amx_buffers();
-  const amx_act_sizes sz = amx_act_bytes(kern.q8_k, n_cols, w.cols);
-  auto* base = static_cast<uint8_t*>(bufs.act.get(sz.quants + sz.scales + sz.bsum_pairs));
-  amx_packed_act act;
-  act.quants = base;
-  act.scales = reinterpret_cast<float*>(base + sz.quants);
-  act.bsum_pairs = kern.q8_k ? reinterpret_cast<int32_t*>(base + sz.quants + sz.scales) : nullptr;
-  act.n_tok_tiles = (n_cols + amx_tile - 1) / amx_tile;
-  act.kblock = kern.q8_k ? qk_k : qk_legacy;
-  act.n_kblocks = w.cols / act.kblock;
-  pool.run(static_cast<int>(act.n_tok_tiles), [&](int t, int) {
-    amx_pack_act_tile(kern.q8_k, x_q, n_cols, x_stride_bytes, w.cols, t, act);
-  });
-  const size_t work_bytes = (kern.work_bytes(w.cols) + 63) & ~static_cast<size_t>(63);
-  auto* work = static_cast<uint8_t*>(bufs.work.get(work_bytes * static_cast<size_t>(pool.size())));
-  amx_weight wt;
-  wt.data = static_cast<const uint8_t*>(w.data);
-  wt.stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
-  wt.rows = w.rows;
-  wt.cols = w.cols;
-  // A task is one 16-row tile against a range of token tiles; token ranges are
-  // split only when there are too few row tiles to keep every thread busy.
-  const int64_t row_tiles = (w.rows + amx_tile - 1) / amx_tile;
-  int64_t tok_split = 1;
-  while (tok_split < act.n_tok_tiles && row_tiles * tok_split < 4 * pool.size()) tok_split *= 2;
-  tok_split = std::min(tok_split, act.n_tok_tiles);
-  const int64_t tiles_per_task = (act.n_tok_tiles + tok_split - 1) / tok_split;
-  pool.run(static_cast<int>(row_tiles * tok_split), [&](int task, int thread) {
-    const int64_t rt = task % row_tiles, t0 = (task / row_tiles) * tiles_per_task;
-    const int64_t t1 = std::min(act.n_tok_tiles, t0 + tiles_per_task);
-    if (t0 >= t1) return;
-    kern.run(wt, act, rt, t0, t1, work + work_bytes * static_cast<size_t>(thread), y, y_stride, n_cols);
-  });
 }
 
 // Row chunk size: small enough for several chunks per thread, large enough that
@@ -128,7 +79,7 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
   R1_ASSERT(w.cols % type_info(w.type).block_elems == 0);
   if (w.rows <= 0 || n_cols <= 0) return;
   if (const detail::amx_kernel* kern = amx_kernel_for(w, n_cols)) {
-    amx_matmul(*kern, w, x_q, n_cols, x_stride_bytes, y, y_stride, pool);
+    detail::amx_matmul(*kern, w, x_q, n_cols, x_stride_bytes, y, y_stride, pool);
     return;
   }
   const size_t w_stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
