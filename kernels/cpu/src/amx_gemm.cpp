@@ -298,24 +298,27 @@ struct q8_format {
   }
 };
 
-// Work buffer: the unpacked panel, then acc (2 KiB), then the C tiles (4 KiB).
+// The unpacked panel of one 16-row tile: every block of K, F::panel_bytes each.
 template <typename F>
-size_t work_bytes(int64_t cols) {
-  return static_cast<size_t>(cols / F::block_elems) * F::panel_bytes + 2048 + 4096;
+size_t panel_bytes(int64_t cols) {
+  return static_cast<size_t>(cols / F::block_elems) * F::panel_bytes;
 }
 
-// Unpacks the task's 16 weight rows (zeros past the last row), then runs its
-// token tiles two at a time (one at an odd end) and writes each result.
+// Work buffer: the unpacked panel (absent when the weights are repacked: see
+// amx_matmul), then acc (2 KiB), then the C tiles (4 KiB).
 template <typename F>
-void task(const amx_weight& w, const amx_packed_act& act, int64_t rt, int64_t tt0, int64_t tt1, uint8_t* work,
-          float* y, int64_t y_stride, int64_t n_cols) {
+size_t work_bytes(int64_t cols) {
+  return panel_bytes<F>(cols) + 2048 + 4096;
+}
+
+// Unpacks weight rows 16*rt.. (+16, zeros past the last row) into `panel`. Row by
+// row, so that each weight row is one sequential stream (the weights of a prompt
+// GEMM come from DRAM); the next row is prefetched meanwhile. Also the repacking
+// step (amx_repack_rows), so a repacked panel is byte for byte this one.
+template <typename F>
+void unpack_tile(const amx_weight& w, int64_t rt, uint8_t* panel) {
   const int64_t nb = w.cols / F::block_elems;
   const int64_t r0 = rt * amx_tile, n_rows = min64(amx_tile, w.rows - r0);
-  uint8_t* panel = work;
-  float* acc = reinterpret_cast<float*>(work + static_cast<size_t>(nb) * F::panel_bytes);
-  int32_t* cbuf = reinterpret_cast<int32_t*>(acc + 512);
-  // Row by row, so that each weight row is one sequential stream (the weights of
-  // a prompt GEMM come from DRAM); the next row is prefetched meanwhile.
   for (int n = 0; n < amx_tile; ++n) {
     const uint8_t* row = w.data + static_cast<size_t>(r0 + n) * w.stride;
     if (n + 1 < n_rows)
@@ -331,6 +334,24 @@ void task(const amx_weight& w, const amx_packed_act& act, int64_t rt, int64_t tt
       }
     }
   }
+}
+
+// One task: the row tile's panel (the repacked one, or unpacked here into the
+// work buffer), then its token tiles two at a time (one at an odd end), each
+// result written out.
+template <typename F>
+void task(const amx_weight& w, const amx_packed_act& act, int64_t rt, int64_t tt0, int64_t tt1,
+          const uint8_t* packed, uint8_t* work, float* y, int64_t y_stride, int64_t n_cols) {
+  const int64_t nb = w.cols / F::block_elems;
+  const int64_t r0 = rt * amx_tile, n_rows = min64(amx_tile, w.rows - r0);
+  const uint8_t* panel = packed;
+  if (panel == nullptr) {
+    unpack_tile<F>(w, rt, work);
+    panel = work;
+    work += panel_bytes<F>(w.cols);
+  }
+  float* acc = reinterpret_cast<float*>(work);
+  int32_t* cbuf = reinterpret_cast<int32_t*>(acc + 512);
   configure_tiles(F::a_bytes, F::b_rows);
   for (int64_t t = tt0; t < tt1; t += 2) {
     const int nt = t + 1 < tt1 ? 2 : 1;
@@ -384,15 +405,16 @@ extern const amx_quantize_fn amx_quantize_q8_k = quantize_q8_k_row;
 
 // Slots follow the ggml type ids: 2 Q4_0, 8 Q8_0, 12 Q4_K, 13 Q5_K, 14 Q6_K.
 extern const amx_kernel amx_kernels[n_dot_slots] = {
-    {nullptr, nullptr, false}, {nullptr, nullptr, false},
-    {task<q8_format<true>>, work_bytes<q8_format<true>>, false},  // 2
-    {nullptr, nullptr, false}, {nullptr, nullptr, false}, {nullptr, nullptr, false},
-    {nullptr, nullptr, false}, {nullptr, nullptr, false},
-    {task<q8_format<false>>, work_bytes<q8_format<false>>, false},  // 8
-    {nullptr, nullptr, false}, {nullptr, nullptr, false}, {nullptr, nullptr, false},
-    {task<kq_format<4>>, work_bytes<kq_format<4>>, true},  // 12
-    {task<kq_format<5>>, work_bytes<kq_format<5>>, true},  // 13
-    {task<kq_format<6>>, work_bytes<kq_format<6>>, true},  // 14
+    {}, {},
+    {task<q8_format<true>>, work_bytes<q8_format<true>>, unpack_tile<q8_format<true>>, panel_bytes<q8_format<true>>,
+     false},  // 2
+    {}, {}, {}, {}, {},
+    {task<q8_format<false>>, work_bytes<q8_format<false>>, unpack_tile<q8_format<false>>,
+     panel_bytes<q8_format<false>>, false},  // 8
+    {}, {}, {},
+    {task<kq_format<4>>, work_bytes<kq_format<4>>, unpack_tile<kq_format<4>>, panel_bytes<kq_format<4>>, true},  // 12
+    {task<kq_format<5>>, work_bytes<kq_format<5>>, unpack_tile<kq_format<5>>, panel_bytes<kq_format<5>>, true},  // 13
+    {task<kq_format<6>>, work_bytes<kq_format<6>>, unpack_tile<kq_format<6>>, panel_bytes<kq_format<6>>, true},  // 14
 };
 
 }  // namespace r1::kernels::detail

@@ -39,7 +39,11 @@ void amx_matmul(const amx_kernel& kern, const matrix_view& w, const void* x_q, i
   pool.run(static_cast<int>(act.n_tok_tiles), [&](int t, int) {
     amx_pack_act_tile(kern.q8_k, x_q, n_cols, x_stride_bytes, w.cols, t, act);
   });
-  const size_t work_bytes = (kern.work_bytes(w.cols) + 63) & ~static_cast<size_t>(63);
+  // A repacked matrix brings its panels; the work buffer then holds only acc and C.
+  const auto* packed = static_cast<const uint8_t*>(w.amx_packed);
+  const size_t panel_bytes = kern.panel_bytes(w.cols);
+  const size_t work_bytes =
+      ((packed ? kern.work_bytes(w.cols) - panel_bytes : kern.work_bytes(w.cols)) + 63) & ~static_cast<size_t>(63);
   auto* work = static_cast<uint8_t*>(bufs.work.get(work_bytes * static_cast<size_t>(pool.size())));
   amx_weight wt;
   wt.data = static_cast<const uint8_t*>(w.data);
@@ -57,7 +61,8 @@ void amx_matmul(const amx_kernel& kern, const matrix_view& w, const void* x_q, i
     const int64_t rt = task % row_tiles, t0 = (task / row_tiles) * tiles_per_task;
     const int64_t t1 = std::min(act.n_tok_tiles, t0 + tiles_per_task);
     if (t0 >= t1) return;
-    kern.run(wt, act, rt, t0, t1, work + work_bytes * static_cast<size_t>(thread), y, y_stride, n_cols);
+    const uint8_t* panel = packed ? packed + panel_bytes * static_cast<size_t>(rt) : nullptr;
+    kern.run(wt, act, rt, t0, t1, panel, work + work_bytes * static_cast<size_t>(thread), y, y_stride, n_cols);
   });
 }
 

@@ -2,12 +2,14 @@
 // amx_gemm.cpp (the only file built with -mamx-*). Private to the CPU kernels.
 //
 // Roles: the weights are the A side of tdpbusd/tdpbssd (16 weight rows × 64 bytes
-// of K), the activations the B side (K/4 rows × 16 columns × 4 bytes). Weights
-// are not repacked into a second copy: each task unpacks its 16 rows into a
-// per-thread work buffer (K-quants as int16 scale·quant split into a u8 low byte
-// and an s8 high byte, so one superblock is 4 full-depth tile products per byte
-// plane with a single float step per 256 elements), then runs every token tile
-// of the task against them. Activations are packed once per matmul.
+// of K), the activations the B side (K/4 rows × 16 columns × 4 bytes). A task
+// takes its 16 rows either from a repacked copy made once at load
+// (r1/kernels/amx_repack.h, matrix_view::amx_packed) or unpacks them into a
+// per-thread work buffer; both hold the same panel (K-quants as int16
+// scale·quant split into a u8 low byte and an s8 high byte, so one superblock is
+// 4 full-depth tile products per byte plane with a single float step per 256
+// elements). The task then runs every token tile it owns against the panel.
+// Activations are packed once per matmul.
 // Plain structs only (see blocks.h for why).
 #pragma once
 
@@ -53,15 +55,23 @@ struct amx_weight {
 };
 
 // One task: weight rows 16*row_tile.. (+16, clipped) against token tiles
-// [tt_begin, tt_end). `work` is this thread's buffer (work_bytes(cols), 64-byte
-// aligned). Writes y[c*y_stride + r] for the valid rows r and columns c < n_cols.
+// [tt_begin, tt_end). `packed` is the row tile's repacked panel (amx_unpack_fn's
+// output, 64-byte aligned), or nullptr to unpack the rows into `work` first.
+// `work` is this thread's buffer (work_bytes(cols), 64-byte aligned). Writes
+// y[c*y_stride + r] for the valid rows r and columns c < n_cols.
 using amx_task_fn = void (*)(const amx_weight& w, const amx_packed_act& act, int64_t row_tile, int64_t tt_begin,
-                             int64_t tt_end, uint8_t* work, float* y, int64_t y_stride, int64_t n_cols);
-using amx_work_bytes_fn = size_t (*)(int64_t cols);
+                             int64_t tt_end, const uint8_t* packed, uint8_t* work, float* y, int64_t y_stride,
+                             int64_t n_cols);
+using amx_bytes_fn = size_t (*)(int64_t cols);
+// Unpacks weight rows 16*row_tile.. (zeros past w.rows) into `panel`
+// (panel_bytes(cols) bytes): what a task does per call, and the repacking step.
+using amx_unpack_fn = void (*)(const amx_weight& w, int64_t row_tile, uint8_t* panel);
 
 struct amx_kernel {
   amx_task_fn run;               // nullptr: no AMX kernel for this weight type
-  amx_work_bytes_fn work_bytes;
+  amx_bytes_fn work_bytes;       // per-thread work buffer of a task
+  amx_unpack_fn unpack;
+  amx_bytes_fn panel_bytes;      // one row tile's panel (a multiple of 64)
   bool q8_k;                     // activations in Q8_K (else Q8_0)
 };
 // Indexed by tensor type id (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K). Constant data: no

@@ -14,22 +14,14 @@
 #include "r1/kernels/cpu_features.h"
 #include "r1/kernels/matmul.h"
 #include "r1/kernels/quants.h"
+#include "amx_test_util.h"
 #include "test_util.h"
 
 namespace r1::kernels {
 namespace {
 
+using test::k_amx_types;
 using test::path_guard;
-
-#define R1_REQUIRE_AMX()                                                                       \
-  do {                                                                                         \
-    if (!kernel_path_supported(kernel_path::amx))                                              \
-      GTEST_SKIP() << "AMX-INT8 not available (cpuid AMX-TILE/AMX-INT8 or the kernel's grant " \
-                      "of tile data missing): the amx path is not used on this machine";      \
-  } while (0)
-
-const tensor_type k_amx_types[] = {tensor_type::q4_0, tensor_type::q8_0, tensor_type::q4_k, tensor_type::q5_k,
-                                   tensor_type::q6_k};
 
 struct shape {
   int64_t rows, cols, n_cols;

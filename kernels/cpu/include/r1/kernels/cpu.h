@@ -1,6 +1,7 @@
 // Umbrella header of the CPU kernels (r1::kernels_cpu).
 #pragma once
 
+#include "r1/kernels/amx_packed_matrix.h"
 #include "r1/kernels/attention.h"
 #include "r1/kernels/bandwidth.h"
 #include "r1/kernels/cpu_features.h"

@@ -26,13 +26,18 @@ struct matrix_view {
   int64_t cols = 0;                 // elements per row, a multiple of the block size
   const void* data = nullptr;
   size_t row_stride_bytes = 0;      // 0: packed rows (row_size(type, cols))
+  // Optional: amx_packed_matrix::data() of this very matrix (r1/kernels/amx_packed_matrix.h).
+  // AMX prompt batches then read its tiles instead of unpacking the rows at every call;
+  // everything else reads `data`. Not owned; must outlive every matmul with this view.
+  const void* amx_packed = nullptr;
 };
 
 // On the amx kernel path, batches of at least amx_min_cols() columns with Q4_K,
 // Q5_K, Q6_K, Q8_0 or Q4_0 weights run on AMX-INT8 tiles (same integer products
 // as the dot kernels; only the float summation order differs). Smaller batches
-// and decode use the dot kernels. No weight copy is kept: each task unpacks its
-// 16 rows into a per-thread buffer (about 34 KiB per 1024 columns for K-quants).
+// and decode use the dot kernels. Unless the view carries a repacked copy
+// (amx_packed), each task unpacks its 16 rows into a per-thread buffer (about
+// 34 KiB per 1024 columns for K-quants).
 // The threshold is process-wide; set_amx_min_cols (n >= 1) is for benchmarks and
 // tests and, like set_kernel_path, should be called while no matmul runs.
 int64_t amx_min_cols();

@@ -1,0 +1,62 @@
+// A weight matrix's AMX-INT8 tiles, unpacked once instead of at every prompt matmul.
+//
+//   R1_ASSIGN_OR_RETURN(kernels::amx_packed_matrix p, kernels::amx_repack(view, pool));
+//   view.amx_packed = p.data();   // keep p alive as long as the view is used
+//
+// On the amx kernel path a prompt matmul (kernels/matmul.h) unpacks each task's 16
+// weight rows into the layout the tile kernels read (K-quants: int16 scale·quant
+// split into byte planes, ~2.1 bytes per weight; Q8_0 / Q4_0: int8 quants and a
+// float scale per 32, ~1.1 bytes per weight). amx_repack does that once for every
+// row tile, and a view whose amx_packed points at the copy skips the unpacking;
+// the tile products and float steps are the same, so results are bit for bit
+// those of the unpacking path. Decode (the dot kernels) keeps reading `data`.
+//
+// Ownership: amx_packed_matrix owns its buffer (anonymous memory, 64-byte aligned,
+// transparent huge pages advised). Thread safety: immutable once built; any number
+// of matmuls may read it at once. amx_repack itself uses `pool` (not concurrently
+// with another run on the same pool).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "r1/base/status.h"
+#include "r1/kernels/matmul.h"
+#include "r1/kernels/thread_pool.h"
+
+namespace r1::kernels {
+
+namespace detail {
+struct amx_unmap_fn {  // munmap of an anonymous mapping of `bytes`
+  size_t bytes = 0;
+  void operator()(uint8_t* p) const;
+};
+}  // namespace detail
+
+class amx_packed_matrix {
+ public:
+  amx_packed_matrix() = default;
+  const void* data() const { return data_.get(); }
+  size_t bytes() const { return data_.get_deleter().bytes; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  friend result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool);
+  std::unique_ptr<uint8_t, detail::amx_unmap_fn> data_;
+};
+
+// Bytes amx_repack(w) would allocate; 0 when w's type has no AMX kernel (Q4_0, Q8_0,
+// Q4_K, Q5_K and Q6_K have one) or w is empty. Any kernel path.
+size_t amx_repacked_bytes(const matrix_view& w);
+
+// True when a repacked copy of w would be used: the amx kernel path is active
+// (kernels/cpu_features.h) and amx_repacked_bytes(w) > 0.
+bool amx_repack_useful(const matrix_view& w);
+
+// Unpacks every 16-row tile of w (rows past the last zeroed), spread over `pool`.
+// Errors: invalid_argument when !amx_repack_useful(w); resource_exhausted when the
+// memory cannot be mapped.
+result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool);
+
+}  // namespace r1::kernels

@@ -1,0 +1,73 @@
+// The repacked copy of a weight matrix for the AMX prompt GEMM: each row tile's
+// panel written by the same unpacking code a task runs (amx_gemm.cpp), so the
+// tile kernels cannot tell a repacked panel from a freshly unpacked one.
+#include "r1/kernels/amx_packed_matrix.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "amx_tiles.h"
+#include "r1/kernels/cpu_features.h"
+#include "r1/kernels/quants.h"
+
+namespace r1::kernels {
+namespace {
+
+const detail::amx_kernel* kernel_of(const matrix_view& w) {
+  const int id = static_cast<int>(w.type);
+  if (id < 0 || id >= detail::n_dot_slots || !detail::amx_kernels[id].run) return nullptr;
+  return &detail::amx_kernels[id];
+}
+
+int64_t row_tiles(const matrix_view& w) { return (w.rows + detail::amx_tile - 1) / detail::amx_tile; }
+
+}  // namespace
+
+void detail::amx_unmap_fn::operator()(uint8_t* p) const {
+  if (p != nullptr) ::munmap(p, bytes);
+}
+
+size_t amx_repacked_bytes(const matrix_view& w) {
+  const detail::amx_kernel* k = kernel_of(w);
+  if (k == nullptr || w.rows <= 0 || w.cols <= 0) return 0;
+  return k->panel_bytes(w.cols) * static_cast<size_t>(row_tiles(w));
+}
+
+bool amx_repack_useful(const matrix_view& w) {
+  return active_kernel_path() == kernel_path::amx && amx_repacked_bytes(w) > 0;
+}
+
+result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool) {
+  if (!amx_repack_useful(w)) {
+    std::string m = "amx_repack: ";
+    m.append(type_info(w.type).name).append(" ").append(std::to_string(w.rows)).append("x");
+    m.append(std::to_string(w.cols)).append(" has no AMX kernel on the ").append(kernel_path_name());
+    m.append(" kernel path");
+    return invalid_argument(std::move(m));
+  }
+  const detail::amx_kernel& k = *kernel_of(w);
+  const size_t bytes = amx_repacked_bytes(w);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    return resource_exhausted("amx_repack: cannot map " + std::to_string(bytes) + " bytes: " + std::strerror(errno));
+  }
+  // Fewer TLB misses while the tiles stream in; only advice, so its failure is ignored.
+  (void)::madvise(p, bytes, MADV_HUGEPAGE);
+  amx_packed_matrix out;
+  out.data_ = std::unique_ptr<uint8_t, detail::amx_unmap_fn>(static_cast<uint8_t*>(p), detail::amx_unmap_fn{bytes});
+  detail::amx_weight wt;
+  wt.data = static_cast<const uint8_t*>(w.data);
+  wt.stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
+  wt.rows = w.rows;
+  wt.cols = w.cols;
+  const size_t panel = k.panel_bytes(w.cols);
+  uint8_t* base = out.data_.get();
+  pool.run(static_cast<int>(row_tiles(w)),
+           [&](int rt, int) { k.unpack(wt, rt, base + panel * static_cast<size_t>(rt)); });
+  return out;
+}
+
+}  // namespace r1::kernels

@@ -1,0 +1,120 @@
+// Repacked AMX weights (r1/kernels/amx_packed_matrix.h): a matmul reading the
+// repacked tiles equals the one that unpacks the rows at every call bit for bit
+// (same integer tile products, same float steps), for every AMX type, odd row /
+// column / K tails, padded row strides and 1 or 3 threads; the copy is really
+// what is read (the original bytes can be wiped); decode still reads the
+// original; sizes and errors. Skipped (with a message) without AMX.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <string>
+
+#include "r1/kernels/amx_packed_matrix.h"
+#include "r1/kernels/cpu_features.h"
+#include "r1/kernels/matmul.h"
+#include "r1/kernels/quants.h"
+#include "amx_test_util.h"
+#include "test_util.h"
+
+namespace r1::kernels {
+namespace {
+
+using test::k_amx_types;
+using test::path_guard;
+
+struct shape {  // weight rows, K, activation columns
+  int64_t rows, cols, n_cols;
+};
+
+std::vector<float> run(const matrix_view& mv, const std::vector<float>& x, int64_t n_cols, int threads) {
+  thread_pool pool(threads);
+  scratch sc;
+  const int64_t y_stride = mv.rows + 3;
+  std::vector<float> y(static_cast<size_t>(y_stride * n_cols), -7.0f);
+  matmul(mv, x.data(), n_cols, mv.cols + 1, y.data(), y_stride, pool, sc);
+  return y;
+}
+
+void expect_bits_equal(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i)
+    ASSERT_EQ(std::bit_cast<uint32_t>(a[i]), std::bit_cast<uint32_t>(b[i])) << what << " at " << i;
+}
+
+// Weights of `s` with rows `pad` bytes apart beyond their size (0: packed rows).
+void check(tensor_type t, const shape& s, size_t pad, std::mt19937& rng) {
+  const std::string what = std::string(type_info(t).name) + " " + std::to_string(s.rows) + "x" +
+                           std::to_string(s.cols) + " n_cols " + std::to_string(s.n_cols) + " pad " +
+                           std::to_string(pad);
+  const size_t row = row_size(t, s.cols), stride = row + pad;
+  const auto dense = test::random_blocks(rng, t, s.rows * s.cols);
+  std::vector<uint8_t> w(stride * static_cast<size_t>(s.rows), 0xa5);
+  for (int64_t r = 0; r < s.rows; ++r) std::memcpy(w.data() + r * stride, dense.data() + r * row, row);
+  const auto x = test::random_floats(rng, (s.cols + 1) * s.n_cols);
+  matrix_view mv{t, s.rows, s.cols, w.data(), pad ? stride : 0};
+
+  thread_pool pool(2);
+  auto packed = amx_repack(mv, pool);
+  ASSERT_TRUE(packed.ok()) << what << ": " << packed.error().message();
+  ASSERT_EQ(packed->bytes(), amx_repacked_bytes(mv)) << what;
+  ASSERT_EQ(reinterpret_cast<uintptr_t>(packed->data()) % 64, 0u) << what;
+  const std::vector<float> unpacking = run(mv, x, s.n_cols, 1);
+  matrix_view pv = mv;
+  pv.amx_packed = packed->data();
+  expect_bits_equal(unpacking, run(pv, x, s.n_cols, 1), what + " (1 thread)");
+  expect_bits_equal(unpacking, run(pv, x, s.n_cols, 3), what + " (3 threads)");
+  // With the original bytes wiped, prompt batches still read the repacked tiles...
+  std::vector<uint8_t> zeros(w.size(), 0);
+  pv.data = zeros.data();
+  expect_bits_equal(unpacking, run(pv, x, s.n_cols, 2), what + " (original wiped)");
+  // ...while a single column (decode, the dot kernels) reads `data`: all zero here.
+  const std::vector<float> one = run(pv, x, 1, 2);
+  for (int64_t r = 0; r < s.rows; ++r) ASSERT_EQ(one[static_cast<size_t>(r)], 0.0f) << what << " decode row " << r;
+}
+
+TEST(AmxRepack, EqualsUnpackingBitForBit) {
+  R1_REQUIRE_AMX();
+  path_guard guard;
+  ASSERT_TRUE(set_kernel_path("amx").ok());
+  std::mt19937 rng(71);
+  for (tensor_type t : k_amx_types) {
+    const bool k_quant = type_info(t).block_elems == 256;
+    const int64_t k1 = k_quant ? 256 : 32, k_odd = k_quant ? 768 : 160;
+    for (const shape& s : {shape{16, k1, 16}, shape{37, k_odd, 17}, shape{5, k1, 47}, shape{50, k_odd, 33},
+                           shape{1, k_odd, 12}, shape{130, k_quant ? 1280 : 224, 70}})
+      check(t, s, 0, rng);
+    check(t, shape{21, k_odd, 29}, type_info(t).block_bytes + 6, rng);
+  }
+}
+
+TEST(AmxRepack, SizesAndErrors) {
+  // Sizes need no AMX: one panel per 16-row tile (K-quants: 8576 bytes per
+  // superblock of 16 rows, Q8_0/Q4_0: 576 per 32-element block of 16 rows).
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}), 2u * 2u * 8576u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}), 8576u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 33, 64, nullptr, 0}), 3u * 2u * 576u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_0, 16, 32, nullptr, 0}), 576u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q5_0, 16, 32, nullptr, 0}), 0u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::f32, 16, 32, nullptr, 0}), 0u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 0, 256, nullptr, 0}), 0u);
+
+  path_guard guard;
+  thread_pool pool(1);
+  std::vector<uint8_t> w(row_size(tensor_type::q5_0, 64) * 16, 0);
+  auto bad = amx_repack({tensor_type::q5_0, 16, 64, w.data(), 0}, pool);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), error_code::invalid_argument);
+  EXPECT_NE(bad.error().message().find("Q5_0"), std::string::npos) << bad.error().message();
+  // A type with an AMX kernel, but another kernel path: nothing would read the copy.
+  ASSERT_TRUE(set_kernel_path("scalar").ok());
+  std::vector<uint8_t> q(row_size(tensor_type::q4_k, 256) * 16, 0);
+  const matrix_view mv{tensor_type::q4_k, 16, 256, q.data(), 0};
+  EXPECT_FALSE(amx_repack_useful(mv));
+  auto off = amx_repack(mv, pool);
+  ASSERT_FALSE(off.ok());
+  EXPECT_NE(off.error().message().find("scalar"), std::string::npos) << off.error().message();
+}
+
+}  // namespace
+}  // namespace r1::kernels
