@@ -2,7 +2,7 @@
 // throughput in GB/s of weight bytes per type and kernel path, and batched
 // matmul GFLOP/s. Plain timing loops; prints a Markdown table.
 //
-//   kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar]
+//   kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar] [--gemm-only] [--decode-only]
 #include <immintrin.h>
 
 #include <algorithm>
@@ -135,6 +135,7 @@ struct options {
   bool quick = false;
   bool skip_scalar = false;
   bool gemm_only = false;
+  bool decode_only = false;
 };
 
 double process_cpu_seconds() {
@@ -236,6 +237,39 @@ void crossover_section(const float* x, int64_t x_cols) {
   }
 }
 
+// Decode matvec on the 1.5B model's row lengths (1536: attention and FFN up/gate;
+// 8960: FFN down) for the formats of the Q8_0 and Q4_K_M models: GB/s of weight
+// bytes as the p90 of 16 MiB row slices (wall) and as bytes per CPU-second of the
+// whole walk (the figure that survives a shared machine), 1 and n threads.
+void decode_section(const options& opt, int n_threads, uint8_t* base, size_t bytes, thread_pool& pool) {
+  std::printf("## Decode matvec (path %s): GB/s of weight bytes, %zu MiB matrix, wall p90 / per CPU-second\n\n",
+              kernel_path_name(), opt.size_mb);
+  std::printf("| type | cols | 1 thread | %d threads |\n|---|---|---|---|\n", n_threads);
+  std::vector<float> x(8960);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 2001) * 1e-3f - 1.0f;
+  scratch s;
+  for (tensor_type t : {tensor_type::q8_0, tensor_type::q4_0, tensor_type::q4_k, tensor_type::q6_k}) {
+    for (int64_t cols : {int64_t{1536}, int64_t{8960}}) {
+      const size_t row = row_size(t, cols);
+      const int64_t rows = static_cast<int64_t>(bytes / row);
+      fill_weights(t, base, static_cast<size_t>(rows) * row, pool);
+      const matrix_view w{t, rows, cols, base, 0};
+      std::vector<float> y(static_cast<size_t>(rows));
+      double wall[2], per_cpu[2];
+      for (int k = 0; k < 2; ++k) {
+        thread_pool p(k == 0 ? 1 : n_threads);
+        const double c0 = process_cpu_seconds();
+        wall[k] = matvec_gbs(w, x.data(), y.data(), p, s);
+        // matvec_gbs walks the whole matrix twice.
+        per_cpu[k] = 2.0 * static_cast<double>(rows) * static_cast<double>(row) / (process_cpu_seconds() - c0) / 1e9;
+      }
+      std::printf("| %s | %lld | %.1f / %.1f | %.1f / %.1f |\n", std::string(type_info(t).name).c_str(),
+                  static_cast<long long>(cols), wall[0], per_cpu[0], wall[1], per_cpu[1]);
+      std::fflush(stdout);
+    }
+  }
+}
+
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -245,8 +279,9 @@ options parse(int argc, char** argv) {
     else if (a == "--quick") o.quick = true;
     else if (a == "--skip-scalar") o.skip_scalar = true;
     else if (a == "--gemm-only") o.gemm_only = true;
+    else if (a == "--decode-only") o.decode_only = true;
     else {
-      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar] [--gemm-only]\n");
+      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar] [--gemm-only] [--decode-only]\n");
       std::exit(2);
     }
   }
@@ -278,6 +313,12 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> buf(bytes + 64);
   uint8_t* base = buf.data();
   fill_weights(tensor_type::q8_0, base, bytes, pool);
+  if (opt.decode_only) {
+    std::printf("read bandwidth p90: 1 thread %.1f GB/s, %d threads %.1f GB/s\n\n", bandwidth_gbs(base, bytes, single),
+                n_threads, bandwidth_gbs(base, bytes, pool));
+    decode_section(opt, n_threads, base, bytes, pool);
+    return 0;
+  }
 
   std::printf("## Memory read bandwidth (p90 of 16 MiB slices)\n\n| threads | GB/s |\n|---|---|\n");
   std::printf("| 1 | %.1f |\n", bandwidth_gbs(base, bytes, single));

@@ -52,6 +52,11 @@ constexpr int n_dot_slots = 32;
 // Four activation columns at once (column k at a + k·a_stride bytes): out[k] is
 // bit-identical to the same table's dot_fn on column k, so matmul may mix both.
 using dot4_fn = void (*)(int64_t n, const void* w, const void* a, size_t a_stride, float* out);
+// k_dot_rows weight rows at once (row r at w + r·w_stride bytes) against one
+// activation row: out[r] is bit-identical to the same table's dot_fn on row r,
+// so decode may mix both (the activation loads and scales are shared by the rows).
+constexpr int k_dot_rows = 4;
+using dot_rows_fn = void (*)(int64_t n, const void* w, size_t w_stride, const void* a, float* out);
 using f16_to_f32_fn = void (*)(const uint16_t* src, float* dst, int64_t n);
 using f32_to_f16_fn = void (*)(const float* src, uint16_t* dst, int64_t n);
 
@@ -61,6 +66,10 @@ struct isa_ops {
   dot4_fn dots4[n_dot_slots];
   f16_to_f32_fn f16_to_f32;
   f32_to_f16_fn f32_to_f16;
+  // Two and three columns (same contract as dots4), and the multi-row decode kernels.
+  dot4_fn dots2[n_dot_slots];
+  dot4_fn dots3[n_dot_slots];
+  dot_rows_fn dot_rows[n_dot_slots];
 };
 
 // Per-path tables: constant-initialised data, so no code of an ISA file runs
@@ -75,6 +84,15 @@ extern const dot_fn avx512_bf16_dot;
 // active_dot4 may be nullptr.
 dot_fn active_dot(int weight_type_id);
 dot4_fn active_dot4(int weight_type_id);
+
+// Every kernel of the active path for one weight type, all from the same table
+// (so their results agree bit for bit); all but dot may be nullptr.
+struct dot_kernel_set {
+  dot_fn dot = nullptr;
+  dot4_fn dot2 = nullptr, dot3 = nullptr, dot4 = nullptr;
+  dot_rows_fn rows = nullptr;
+};
+dot_kernel_set active_dot_kernels(int weight_type_id);
 
 // Helpers below are static so that each ISA file keeps its own copy (an inline
 // function compiled with AVX2 must never be picked for baseline callers).

@@ -12,6 +12,9 @@ using namespace detail;
 struct resolved_ops {
   std::array<dot_fn, n_dot_slots> dots{};
   std::array<dot4_fn, n_dot_slots> dots4{};
+  std::array<dot4_fn, n_dot_slots> dots2{};
+  std::array<dot4_fn, n_dot_slots> dots3{};
+  std::array<dot_rows_fn, n_dot_slots> dot_rows{};
   f16_to_f32_fn f16_to_f32 = nullptr;
   f32_to_f16_fn f32_to_f16 = nullptr;
 };
@@ -28,16 +31,22 @@ resolved_ops resolve(kernel_path p) {
   for (int k = 0; k < n; ++k) {
     for (int i = 0; i < n_dot_slots; ++i) {
       if (!chain[k]->dots[i]) continue;
-      // A 4-column kernel is only valid next to the 1-column kernel of its own table.
-      r.dots[static_cast<size_t>(i)] = chain[k]->dots[i];
-      r.dots4[static_cast<size_t>(i)] = chain[k]->dots4[i];
+      // Multi-column and multi-row kernels are only valid next to the 1-column kernel of their own table.
+      const auto u = static_cast<size_t>(i);
+      r.dots[u] = chain[k]->dots[i];
+      r.dots4[u] = chain[k]->dots4[i];
+      r.dots2[u] = chain[k]->dots2[i];
+      r.dots3[u] = chain[k]->dots3[i];
+      r.dot_rows[u] = chain[k]->dot_rows[i];
     }
     if (chain[k]->f16_to_f32) r.f16_to_f32 = chain[k]->f16_to_f32;
     if (chain[k]->f32_to_f16) r.f32_to_f16 = chain[k]->f32_to_f16;
   }
   if (wide && detect_cpu_features().avx512bf16 && avx512_bf16_dot) {
     r.dots[static_cast<size_t>(tensor_type::bf16)] = avx512_bf16_dot;
-    r.dots4[static_cast<size_t>(tensor_type::bf16)] = nullptr;
+    const auto u = static_cast<size_t>(tensor_type::bf16);
+    r.dots4[u] = r.dots2[u] = r.dots3[u] = nullptr;
+    r.dot_rows[u] = nullptr;
   }
   return r;
 }
@@ -60,6 +69,19 @@ dot_fn detail::active_dot(int weight_type_id) {
 dot4_fn detail::active_dot4(int weight_type_id) {
   R1_ASSERT(weight_type_id >= 0 && weight_type_id < n_dot_slots);
   return active_ops().dots4[static_cast<size_t>(weight_type_id)];
+}
+
+dot_kernel_set detail::active_dot_kernels(int weight_type_id) {
+  R1_ASSERT(weight_type_id >= 0 && weight_type_id < n_dot_slots);
+  const resolved_ops& ops = active_ops();
+  const auto u = static_cast<size_t>(weight_type_id);
+  dot_kernel_set k;
+  k.dot = ops.dots[u];
+  k.dot2 = ops.dots2[u];
+  k.dot3 = ops.dots3[u];
+  k.dot4 = ops.dots4[u];
+  k.rows = ops.dot_rows[u];
+  return k;
 }
 
 bool can_vec_dot(tensor_type w) {

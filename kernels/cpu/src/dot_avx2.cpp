@@ -434,6 +434,9 @@ extern const isa_ops avx2_ops = {
     },
     f16_to_f32,
     f32_to_f16,
+    {},
+    {},
+    {},
 };
 
 }  // namespace r1::kernels::detail

@@ -26,6 +26,21 @@ inline void prefetch_lines(const void* p, int bytes) {
     _mm_prefetch(static_cast<const char*>(p) + k_prefetch_bytes + off, _MM_HINT_T0);
 }
 
+// Multi-row kernels walk R rows side by side. When the R rows are short (a
+// 1536-wide row is under 2 KiB) a fixed distance ahead of each row lands in the
+// rows of the same pass, and the next pass starts on cold lines; so each row
+// prefetches its counterpart in the next pass (R rows further), unless that is
+// more than this far away, where the fixed distance within the row is used.
+constexpr size_t k_max_group_prefetch = 16384;
+inline size_t prefetch_distance(int rows, size_t row_stride) {
+  const size_t next_group = static_cast<size_t>(rows) * row_stride;
+  return rows > 1 && next_group <= k_max_group_prefetch ? next_group : k_prefetch_bytes;
+}
+inline void prefetch_ahead(const void* p, size_t distance, int bytes) {
+  for (int off = 0; off < bytes; off += 64)
+    _mm_prefetch(static_cast<const char*>(p) + distance + off, _MM_HINT_T0);
+}
+
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 // Column k of a multi-column call starts a_stride bytes after column k-1.
@@ -119,49 +134,108 @@ inline float hsum256(__m256 v) { return _mm512_reduce_add_ps(_mm512_zextps256_ps
 
 // Q8_0 and Q4_0: one 32-byte block per 256-bit register; vpdpbusd (VNNI) replaces
 // the maddubs + madd pair. (Two blocks per 512-bit register measured slower:
-// the scales then need a cross-lane merge per pair.) NC columns; NC = 1 is the dot.
-template <typename BX, int NC, typename F>
-void q8_0_like_cols(int64_t n, const BX* x, const void* a, size_t a_stride, float* out, F weights) {
-  __m256 acc[NC];
-  for (int k = 0; k < NC; ++k) acc[k] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i) {
-    prefetch_lines(x + i, 1);
-    const __m256i qx = weights(x[i]);
-    const __m256i ax = _mm256_sign_epi8(qx, qx);
-    const float dx = h2f(x[i].d);
+// the scales then need a cross-lane merge per pair.) R weight rows (row r at
+// x + r·x_stride bytes) against NC columns, out[r·NC + k]. Each output has two
+// accumulators (even and odd blocks) to break the FMA dependency chain, and goes
+// through the same float operations in the same order for every R and NC, so all
+// instantiations agree bit for bit. R > 1 shares the activation loads and gives
+// R independent weight streams in flight.
+//
+// vpdpbusd multiplies unsigned by signed bytes. One row (W::sign_trick) moves
+// the weight's sign onto the activation (|x| · sign(y, x)); several rows instead
+// take the weights as unsigned, x + W::offset (Q8_0: x ^ 0x80; Q4_0: the raw
+// nibbles), and start each block's sum at −offset·Σy, computed once per column
+// and shared by the rows. Both give the same exact i32 lanes.
+template <typename BX, int R, int NC, typename W>
+void q8_0_like_tile(int64_t n, const void* x, size_t x_stride, const void* a, size_t a_stride, float* out) {
+  constexpr bool offset_form = R > 1;
+  __m256 acc0[R][NC], acc1[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k) acc0[r][k] = acc1[r][k] = _mm256_setzero_ps();
+  auto step = [&](int64_t i, __m256 (&acc)[R][NC]) {
+    __m256i yq[NC], base[NC];
+    float dy[NC];
     for (int k = 0; k < NC; ++k) {
       const block_q8_0& yb = column<block_q8_0>(a, a_stride, k)[i];
-      const __m256i sy = _mm256_sign_epi8(load256(yb.qs), qx);
-      const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy));
-      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(yb.d)), p, acc[k]);
+      yq[k] = load256(yb.qs);
+      dy[k] = h2f(yb.d);
+      if constexpr (offset_form)
+        base[k] = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                   _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(W::offset), yq[k]));
     }
+    __m256 dxv = _mm256_setzero_ps();
+    if constexpr (offset_form) {
+      __m128i h = _mm_setzero_si128();
+      for (int r = 0; r < R; ++r) h = _mm_insert_epi16(h, column<BX>(x, x_stride, r)[i].d, r);
+      dxv = _mm256_cvtph_ps(h);
+    }
+    for (int r = 0; r < R; ++r) {
+      const BX& xb = column<BX>(x, x_stride, r)[i];
+      if constexpr (offset_form) {
+        const __m256i ux = W::unsigned_weights(xb);
+        for (int k = 0; k < NC; ++k) {
+          const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(base[k], ux, yq[k]));
+          const __m256 sc = _mm256_permutexvar_ps(_mm256_set1_epi32(r), _mm256_mul_ps(dxv, _mm256_set1_ps(dy[k])));
+          acc[r][k] = _mm256_fmadd_ps(sc, p, acc[r][k]);
+        }
+      } else {
+        const float dx = h2f(xb.d);
+        const __m256i qx = W::signed_weights(xb);
+        const __m256i ax = _mm256_abs_epi8(qx);
+        for (int k = 0; k < NC; ++k) {
+          const __m256i sy = _mm256_sign_epi8(yq[k], qx);
+          const __m256 p = _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), ax, sy));
+          acc[r][k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * dy[k]), p, acc[r][k]);
+        }
+      }
+    }
+  };
+  const int64_t nb = n / 32;
+  const size_t pf = prefetch_distance(R, x_stride);
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    for (int r = 0; r < R; ++r) prefetch_ahead(column<BX>(x, x_stride, r) + i, pf, static_cast<int>(2 * sizeof(BX)));
+    step(i, acc0);
+    step(i + 1, acc1);
   }
-  for (int k = 0; k < NC; ++k) out[k] = hsum256(acc[k]);
+  if (i < nb) step(i, acc0);
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k) out[r * NC + k] = hsum256(_mm256_add_ps(acc0[r][k], acc1[r][k]));
 }
 
-inline __m256i q8_0_weights(const block_q8_0& b) { return load256(b.qs); }
-inline __m256i q4_0_weights(const block_q4_0& b) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-  const __m256i both = _mm256_insertf128_si256(_mm256_castsi128_si256(v), _mm_srli_epi16(v, 4), 1);
-  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
-}
+struct q8_0_weights {
+  static constexpr char offset = static_cast<char>(0x80);  // 128 as an unsigned byte
+  static __m256i signed_weights(const block_q8_0& b) { return load256(b.qs); }
+  static __m256i unsigned_weights(const block_q8_0& b) { return _mm256_xor_si256(load256(b.qs), _mm256_set1_epi8(offset)); }
+};
+struct q4_0_weights {
+  static constexpr char offset = 8;
+  // 16 bytes in both halves, the upper half shifted down a nibble (no cross-lane shuffle).
+  static __m256i unsigned_weights(const block_q4_0& b) {
+    const __m256i both = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs)));
+    return _mm256_and_si256(_mm256_srlv_epi32(both, _mm256_set_epi32(4, 4, 4, 4, 0, 0, 0, 0)), _mm256_set1_epi8(0x0f));
+  }
+  static __m256i signed_weights(const block_q4_0& b) { return _mm256_sub_epi8(unsigned_weights(b), _mm256_set1_epi8(8)); }
+};
 
-float dot_q8_0(int64_t n, const void* w, const void* a) {
-  float out;
-  q8_0_like_cols<block_q8_0, 1>(n, static_cast<const block_q8_0*>(w), a, 0, &out, q8_0_weights);
-  return out;
-}
-void dot4_q8_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  q8_0_like_cols<block_q8_0, 4>(n, static_cast<const block_q8_0*>(w), a, stride, out, q8_0_weights);
-}
-float dot_q4_0(int64_t n, const void* w, const void* a) {
-  float out;
-  q8_0_like_cols<block_q4_0, 1>(n, static_cast<const block_q4_0*>(w), a, 0, &out, q4_0_weights);
-  return out;
-}
-void dot4_q4_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  q8_0_like_cols<block_q4_0, 4>(n, static_cast<const block_q4_0*>(w), a, stride, out, q4_0_weights);
-}
+// The table entries of a tile kernel: one row × NC columns, and k_dot_rows rows × one column.
+template <typename BX, typename W>
+struct q8_0_like {
+  static float dot(int64_t n, const void* w, const void* a) {
+    float out;
+    q8_0_like_tile<BX, 1, 1, W>(n, w, 0, a, 0, &out);
+    return out;
+  }
+  template <int NC>
+  static void cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+    q8_0_like_tile<BX, 1, NC, W>(n, w, 0, a, stride, out);
+  }
+  static void rows(int64_t n, const void* w, size_t w_stride, const void* a, float* out) {
+    q8_0_like_tile<BX, k_dot_rows, 1, W>(n, w, w_stride, a, 0, out);
+  }
+};
+using q8_0_k = q8_0_like<block_q8_0, q8_0_weights>;
+using q4_0_k = q8_0_like<block_q4_0, q4_0_weights>;
 
 inline __m512i scale_halves(int lo, int hi) {
   return concat(_mm256_set1_epi16(static_cast<int16_t>(lo)), _mm256_set1_epi16(static_cast<int16_t>(hi)));
@@ -235,6 +309,11 @@ void dot4_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* o
   q45_k_cols<five, 4>(n, w, a, stride, out);
 }
 
+template <bool five, int NC>
+void cols_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q45_k_cols<five, NC>(n, w, a, stride, out);
+}
+
 template <int NC>
 void q6_k_cols(int64_t n, const void* w, const void* a, size_t a_stride, float* out) {
   const auto* x = static_cast<const block_q6_k*>(w);
@@ -289,27 +368,50 @@ float dot_q6_k(int64_t n, const void* w, const void* a) {
   return out;
 }
 void dot4_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<4>(n, w, a, stride, out); }
+template <int NC>
+void cols_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<NC>(n, w, a, stride, out); }
 
 }  // namespace
 
 extern const isa_ops avx512_ops = {
     {
-        one_column<f32_cols<1>>, one_column<f16_cols<1>>, dot_q4_0, nullptr, nullptr, nullptr, nullptr,
+        one_column<f32_cols<1>>, one_column<f16_cols<1>>, q4_0_k::dot, nullptr, nullptr, nullptr, nullptr,
         nullptr,  // 0..7
-        dot_q8_0, nullptr, nullptr, nullptr, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
+        q8_0_k::dot, nullptr, nullptr, nullptr, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
         dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,   // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 22..29
         one_column<bf16_cols<1>>, nullptr,                                         // 30..31
     },
     {
-        f32_cols<4>, f16_cols<4>, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
-        dot4_q8_0, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
+        f32_cols<4>, f16_cols<4>, q4_0_k::cols<4>, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
+        q8_0_k::cols<4>, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
         dot4_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
         bf16_cols<4>, nullptr,                                                       // 30..31
     },
     nullptr,
     nullptr,
+    {
+        f32_cols<2>, f16_cols<2>, q4_0_k::cols<2>, nullptr, nullptr, nullptr, nullptr, nullptr,  // 0..7
+        q8_0_k::cols<2>, nullptr, nullptr, nullptr, cols_q45_k<false, 2>, cols_q45_k<true, 2>,  // 8..13
+        cols_q6_k<2>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,            // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,                 // 22..29
+        bf16_cols<2>, nullptr,                                                                  // 30..31
+    },
+    {
+        f32_cols<3>, f16_cols<3>, q4_0_k::cols<3>, nullptr, nullptr, nullptr, nullptr, nullptr,  // 0..7
+        q8_0_k::cols<3>, nullptr, nullptr, nullptr, cols_q45_k<false, 3>, cols_q45_k<true, 3>,  // 8..13
+        cols_q6_k<3>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,            // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,                 // 22..29
+        bf16_cols<3>, nullptr,                                                                  // 30..31
+    },
+    {
+        nullptr, nullptr, q4_0_k::rows, nullptr, nullptr, nullptr, nullptr, nullptr,  // 0..7
+        q8_0_k::rows, nullptr, nullptr, nullptr, nullptr, nullptr,                   // 8..13
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
+        nullptr, nullptr,                                                            // 30..31
+    },
 };
 extern const dot_fn avx512_bf16_dot = dot_bf16_dp;
 

@@ -245,6 +245,9 @@ extern const isa_ops scalar_ops = {
     {},
     f16_to_f32_scalar,
     f32_to_f16_scalar,
+    {},
+    {},
+    {},
 };
 
 }  // namespace r1::kernels::detail

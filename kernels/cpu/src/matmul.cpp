@@ -41,6 +41,51 @@ int64_t rows_per_chunk(int64_t rows, int64_t n_cols, int n_threads) {
   return chunk;
 }
 
+struct tile_args {
+  detail::dot_kernel_set kern;
+  int64_t k;  // elements per row
+  const uint8_t* w;
+  size_t w_stride;
+  const uint8_t* x;
+  size_t x_stride;
+  float* y;
+  int64_t y_stride;
+};
+
+// Outputs of rows [r0, r1) × columns [c0, c1). Per row: the columns in groups of
+// four, then one 3- or 2-column call for the rest, so one weight row load serves
+// every column. A single column (decode, or the last of a batch) goes through the
+// multi-row kernel instead, k_dot_rows rows per call. Every kernel of the set
+// gives each output the same bits, so the split never changes a result.
+void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  const detail::dot_kernel_set& kern = t.kern;
+  const int64_t c_rest = c0 + (kern.dot4 ? (c1 - c0) / 4 * 4 : 0);
+  const int64_t left = c1 - c_rest;
+  const detail::dot4_fn rest_fn = left == 3 ? kern.dot3 : left == 2 ? kern.dot2 : nullptr;
+  const bool row_pass = left == 1 && kern.rows;
+  auto xcol = [&](int64_t c) { return t.x + static_cast<size_t>(c) * t.x_stride; };
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* wr = t.w + static_cast<size_t>(r) * t.w_stride;
+    float out[4];
+    for (int64_t c = c0; c < c_rest; c += 4) {
+      kern.dot4(t.k, wr, xcol(c), t.x_stride, out);
+      for (int q = 0; q < 4; ++q) t.y[(c + q) * t.y_stride + r] = out[q];
+    }
+    if (rest_fn) {
+      rest_fn(t.k, wr, xcol(c_rest), t.x_stride, out);
+      for (int q = 0; q < left; ++q) t.y[(c_rest + q) * t.y_stride + r] = out[q];
+    } else if (!row_pass) {
+      for (int64_t c = c_rest; c < c1; ++c) t.y[c * t.y_stride + r] = kern.dot(t.k, wr, xcol(c));
+    }
+  }
+  if (!row_pass) return;
+  float* yc = t.y + c_rest * t.y_stride;
+  int64_t r = r0;
+  for (; r + detail::k_dot_rows <= r1; r += detail::k_dot_rows)
+    kern.rows(t.k, t.w + static_cast<size_t>(r) * t.w_stride, t.w_stride, xcol(c_rest), yc + r);
+  for (; r < r1; ++r) yc[r] = kern.dot(t.k, t.w + static_cast<size_t>(r) * t.w_stride, xcol(c_rest));
+}
+
 }  // namespace
 
 int64_t amx_min_cols() { return g_amx_min_cols.load(std::memory_order_relaxed); }
@@ -92,29 +137,13 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
   const int64_t col_split = n_row_chunks >= 4 * pool.size() ? 1 : n_col_blocks;
   const int64_t cols_per_task = (n_cols + col_split - 1) / col_split;
   const int64_t n_tasks = n_row_chunks * col_split;
-  const detail::dot_fn dot = detail::active_dot(static_cast<int>(w.type));
-  const detail::dot4_fn dot4 = n_cols >= 4 ? detail::active_dot4(static_cast<int>(w.type)) : nullptr;
-  const int64_t k = w.cols;
+  const detail::dot_kernel_set kern = detail::active_dot_kernels(static_cast<int>(w.type));
+  const tile_args args{kern, w.cols, wd, w_stride, xd, x_stride_bytes, y, y_stride};
   pool.run(static_cast<int>(n_tasks), [&](int task, int) {
     const int64_t r0 = (task % n_row_chunks) * chunk, r1 = std::min(w.rows, r0 + chunk);
     const int64_t c_begin = (task / n_row_chunks) * cols_per_task;
     const int64_t c_end = std::min(n_cols, c_begin + cols_per_task);
-    for (int64_t c0 = c_begin; c0 < c_end; c0 += k_tile_cols) {
-      const int64_t c1 = std::min(c_end, c0 + k_tile_cols);
-      for (int64_t r = r0; r < r1; ++r) {
-        const uint8_t* wr = wd + static_cast<size_t>(r) * w_stride;
-        int64_t c = c0;
-        if (dot4) {
-          // One weight row load serves four columns.
-          for (; c + 4 <= c1; c += 4) {
-            float out[4];
-            dot4(k, wr, xd + static_cast<size_t>(c) * x_stride_bytes, x_stride_bytes, out);
-            for (int q = 0; q < 4; ++q) y[(c + q) * y_stride + r] = out[q];
-          }
-        }
-        for (; c < c1; ++c) y[c * y_stride + r] = dot(k, wr, xd + static_cast<size_t>(c) * x_stride_bytes);
-      }
-    }
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += k_tile_cols) run_tile(args, r0, r1, c0, std::min(c_end, c0 + k_tile_cols));
   });
 }
 
