@@ -1,5 +1,7 @@
 // Row operations of the forward pass. Plain loops written so the compiler can
-// vectorise them for the baseline target; the results are path independent.
+// vectorise them for the baseline target (results path independent), except
+// exp, SiLU/SwiGLU and softmax, which use the active path's vector exp
+// (vec_ops_*.cpp: within 2 ulp of std::exp, so paths agree to float rounding).
 #include "r1/kernels/ops.h"
 
 #include <cmath>
@@ -7,6 +9,7 @@
 
 #include "r1/base/assert.h"
 #include "r1/kernels/quants.h"
+#include "vec_ops.h"
 
 namespace r1::kernels {
 
@@ -38,32 +41,15 @@ void add_scaled(const float* a, float s, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] += a[i] * s;
 }
 
-void silu(const float* x, float* dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = x[i] / (1.0f + std::exp(-x[i]));
-}
+void exp_row(const float* x, float* dst, int64_t n) { detail::active_vec_ops().exp_row(x, dst, n); }
+
+void silu(const float* x, float* dst, int64_t n) { detail::active_vec_ops().silu(x, dst, n); }
 
 void swiglu(const float* gate, const float* up, float* dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  detail::active_vec_ops().swiglu(gate, up, dst, n);
 }
 
-void softmax(float* x, int64_t n, float scale_by) {
-  float max = -INFINITY;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] *= scale_by;
-    max = std::fmax(max, x[i]);
-  }
-  if (max == -INFINITY) {
-    for (int64_t i = 0; i < n; ++i) x[i] = 0.0f;
-    return;
-  }
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
-}
+void softmax(float* x, int64_t n, float scale_by) { detail::active_vec_ops().softmax(x, n, scale_by); }
 
 status get_rows(tensor_type t, const void* data, size_t row_stride_bytes, int64_t n_rows, int64_t n_embd,
                 const int32_t* ids, int64_t n_ids, float* dst) {

@@ -21,12 +21,16 @@ void mul(const float* a, const float* b, float* dst, int64_t n);
 void scale(const float* a, float s, float* dst, int64_t n);
 void add_scaled(const float* a, float s, float* dst, int64_t n);
 
-// silu(v) = v / (1 + e^-v). swiglu: dst = silu(gate) * up.
+// dst = e^x with the active kernel path's vector exp: within 2 ulp of std::exp
+// (subnormal results included), e^-inf = 0, overflow to inf, NaN stays NaN.
+void exp_row(const float* x, float* dst, int64_t n);
+
+// silu(v) = v / (1 + e^-v). swiglu: dst = silu(gate) * up. Vectorised with exp_row's exp.
 void silu(const float* x, float* dst, int64_t n);
 void swiglu(const float* gate, const float* up, float* dst, int64_t n);
 
 // In-place softmax of x[0..n) after multiplying by `scale`; max-subtracted,
-// sum in double. A row of all -inf becomes all zeros.
+// exp_row's exp, sum in double. A row of all -inf becomes all zeros.
 void softmax(float* x, int64_t n, float scale = 1.0f);
 
 // Embedding lookup: dst[i*n_embd ..] = row ids[i] of a (n_rows × n_embd) matrix
