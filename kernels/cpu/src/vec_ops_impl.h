@@ -162,24 +162,28 @@ inline void score_block(const float* qt, int rows_pad, int r0, const uint8_t* k,
     for (int b = 0; b < RB; ++b) V::store(s + static_cast<size_t>(kk) * rows_pad + r0 + b * V::W, V::mul(acc[b][kk], sc));
 }
 
-template <class V, int RB>
+template <class V, int RB, int KB>
 inline void score_rows(const float* qt, int rows_pad, int r0, const uint8_t* k, size_t ks, int nt, int dk,
                        float scale, float* s) {
-  constexpr int kb = V::score_keys;
   int j = 0;
-  for (; j + kb <= nt; j += kb)
-    score_block<V, RB, kb>(qt, rows_pad, r0, k + static_cast<size_t>(j) * ks, ks, dk, scale, s + static_cast<size_t>(j) * rows_pad);
+  for (; j + KB <= nt; j += KB)
+    score_block<V, RB, KB>(qt, rows_pad, r0, k + static_cast<size_t>(j) * ks, ks, dk, scale, s + static_cast<size_t>(j) * rows_pad);
   for (; j < nt; ++j)
     score_block<V, RB, 1>(qt, rows_pad, r0, k + static_cast<size_t>(j) * ks, ks, dk, scale, s + static_cast<size_t>(j) * rows_pad);
 }
 
 template <class V>
 void score_tile(const float* qt, int rows_pad, const uint8_t* k, size_t ks, int nt, int dk, float scale, float* s) {
-  constexpr int rb = V::score_row_vectors;
+  constexpr int rb = V::score_row_vectors, kb = V::score_keys;
   const int n_vec = rows_pad / V::W;
+  if (n_vec == 1) {
+    // Decode of a small group: one row vector, twice the keys per pass.
+    score_rows<V, 1, 2 * kb>(qt, rows_pad, 0, k, ks, nt, dk, scale, s);
+    return;
+  }
   int b = 0;
-  for (; b + rb <= n_vec; b += rb) score_rows<V, rb>(qt, rows_pad, b * V::W, k, ks, nt, dk, scale, s);
-  for (; b < n_vec; ++b) score_rows<V, 1>(qt, rows_pad, b * V::W, k, ks, nt, dk, scale, s);
+  for (; b + rb <= n_vec; b += rb) score_rows<V, rb, kb>(qt, rows_pad, b * V::W, k, ks, nt, dk, scale, s);
+  for (; b < n_vec; ++b) score_rows<V, 1, kb>(qt, rows_pad, b * V::W, k, ks, nt, dk, scale, s);
 }
 
 // Online softmax over one tile of scores (keys t0 .. t0+nt): hides invisible
