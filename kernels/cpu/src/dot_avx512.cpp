@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_epi32() (a self-initialised
 // variable) as the unused merge source, which trips this warning at every use.
@@ -237,139 +238,204 @@ struct q8_0_like {
 using q8_0_k = q8_0_like<block_q8_0, q8_0_weights>;
 using q4_0_k = q8_0_like<block_q4_0, q4_0_weights>;
 
-inline __m512i scale_halves(int lo, int hi) {
-  return concat(_mm256_set1_epi16(static_cast<int16_t>(lo)), _mm256_set1_epi16(static_cast<int16_t>(hi)));
+// Lanes 0-15 of a 32 x i16 register take scale 2c, lanes 16-31 scale 2c+1.
+inline __m512i pair_index(int c) {
+  return _mm512_inserti64x4(_mm512_set1_epi16(static_cast<int16_t>(2 * c)), _mm256_set1_epi16(static_cast<int16_t>(2 * c + 1)), 1);
+}
+
+// 32 bytes of nibbles -> one register [low nibbles | high nibbles]: the bytes go
+// to both halves with one broadcast load, the upper half is shifted down 4 bits.
+inline __m512i nibbles_64(const uint8_t* q) {
+  const __m512i both = _mm512_broadcast_i64x4(load256(q));
+  return _mm512_and_si512(_mm512_srlv_epi64(both, _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)), _mm512_set1_epi8(0x0f));
+}
+
+// The per-row (d, dmin) halves of R rows of block i, as floats [d0, dmin0, d1, dmin1, ...].
+template <typename BK, int R>
+inline __m256 k_row_scales(const void* w, size_t w_stride, int64_t i) {
+  static_assert(R <= 4);
+  __m128i h = _mm_setzero_si128();
+  for (int r = 0; r < R; ++r) {
+    uint32_t dd;
+    std::memcpy(&dd, &column<BK>(w, w_stride, r)[i].d, 4);  // d and dmin are adjacent halves
+    h = _mm_insert_epi32(h, static_cast<int>(dd), r);
+  }
+  return _mm256_cvtph_ps(h);
 }
 
 // Q4_K / Q5_K: each 64-value chunk is one register [low nibbles | high nibbles]
-// against 64 contiguous activations; vpdpwssd folds in the sub-block scales.
-template <bool five, int NC>
-void q45_k_cols(int64_t n, const void* w, const void* a, size_t a_stride, float* out) {
-  const __m256i m4 = _mm256_set1_epi8(0x0f);
+// against 64 contiguous activations; vpdpwssd folds in the sub-block scales,
+// which vpermw spreads from one register of the 8 unpacked scales. R rows (row r
+// at w + r·w_stride bytes) against NC columns, out[r·NC + k]; the integer sums
+// are exact and the float steps the same for every R and NC, so all
+// instantiations agree bit for bit.
+template <bool five, int R, int NC>
+void q45_k_tile(int64_t n, const void* w, size_t w_stride, const void* a, size_t a_stride, float* out) {
+  using BK = std::conditional_t<five, block_q5_k, block_q4_k>;
   const __m512i one = _mm512_set1_epi8(1);
-  __m512 acc[NC];
-  __m256 acc_min[NC];
-  for (int k = 0; k < NC; ++k) {
-    acc[k] = _mm512_setzero_ps();
-    acc_min[k] = _mm256_setzero_ps();
-  }
+  __m512 acc[R][NC];
+  __m256 acc_min[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k) {
+      acc[r][k] = _mm512_setzero_ps();
+      acc_min[r][k] = _mm256_setzero_ps();
+    }
+  const size_t pf = prefetch_distance(R, w_stride);
   for (int64_t i = 0; i < n / 256; ++i) {
-    const uint8_t* qs;
-    const uint8_t* scales;
-    uint16_t d16, dmin16;
-    __m256i qh = _mm256_setzero_si256();
-    if constexpr (five) {
-      const auto& b = static_cast<const block_q5_k*>(w)[i];
-      prefetch_lines(&b, static_cast<int>(sizeof(b)));
-      qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
-      qh = load256(b.qh);
-    } else {
-      const auto& b = static_cast<const block_q4_k*>(w)[i];
-      prefetch_lines(&b, static_cast<int>(sizeof(b)));
-      qs = b.qs, scales = b.scales, d16 = b.d, dmin16 = b.dmin;
+    __m512i sc[R];
+    __m256i mins16[R];
+    for (int r = 0; r < R; ++r) {
+      const BK& b = column<BK>(w, w_stride, r)[i];
+      prefetch_ahead(&b, pf, static_cast<int>(sizeof(BK)));
+      uint64_t s8, m8;
+      unpack_scale_min_k4_u64(b.scales, &s8, &m8);
+      sc[r] = _mm512_zextsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<long long>(s8))));
+      const __m128i mv = _mm_cvtsi64_si128(static_cast<long long>(m8));
+      mins16[r] = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mv, mv));  // m0 m0 m1 m1 ...
     }
-    uint64_t sc, mn;
-    unpack_scale_min_k4_u64(scales, &sc, &mn);
-    const __m128i m8 = _mm_cvtsi64_si128(static_cast<long long>(mn));
-    const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));  // m0 m0 m1 m1 ...
-    __m512i sumi[NC];
-    for (int k = 0; k < NC; ++k) sumi[k] = _mm512_setzero_si512();
+    __m512i sumi[R][NC];
+    for (int r = 0; r < R; ++r)
+      for (int k = 0; k < NC; ++k) sumi[r][k] = _mm512_setzero_si512();
     for (int c = 0; c < 4; ++c) {
-      const __m256i q = load256(qs + 32 * c);
-      __m512i v = concat(_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
-      if constexpr (five) {
-        const __m512i bits = concat(_mm256_srli_epi16(qh, 2 * c), _mm256_srli_epi16(qh, 2 * c + 1));
-        v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(bits, one), 4));
-      }
-      const __m512i s = scale_halves(static_cast<int>((sc >> (16 * c)) & 0xff), static_cast<int>((sc >> (16 * c + 8)) & 0xff));
-      for (int k = 0; k < NC; ++k) {
-        const int8_t* yq = column<block_q8_k>(a, a_stride, k)[i].qs + 64 * c;
-        sumi[k] = _mm512_dpwssd_epi32(sumi[k], _mm512_maddubs_epi16(v, load512(yq)), s);
+      __m512i yq[NC];
+      for (int k = 0; k < NC; ++k) yq[k] = load512(column<block_q8_k>(a, a_stride, k)[i].qs + 64 * c);
+      const __m512i idx = pair_index(c);
+      for (int r = 0; r < R; ++r) {
+        const BK& b = column<BK>(w, w_stride, r)[i];
+        __m512i v = nibbles_64(b.qs + 32 * c);
+        if constexpr (five) {
+          const __m256i qh = load256(b.qh);
+          const __m512i bits = concat(_mm256_srli_epi16(qh, 2 * c), _mm256_srli_epi16(qh, 2 * c + 1));
+          v = _mm512_or_si512(v, _mm512_slli_epi16(_mm512_and_si512(bits, one), 4));
+        }
+        const __m512i s = _mm512_permutexvar_epi16(idx, sc[r]);
+        for (int k = 0; k < NC; ++k) sumi[r][k] = _mm512_dpwssd_epi32(sumi[r][k], _mm512_maddubs_epi16(v, yq[k]), s);
       }
     }
-    const float d = h2f(d16), dmin = h2f(dmin16);
+    const __m256 dm = k_row_scales<BK, R>(w, w_stride, i);
     for (int k = 0; k < NC; ++k) {
       const block_q8_k& yb = column<block_q8_k>(a, a_stride, k)[i];
-      const __m256i mins = _mm256_madd_epi16(load256(yb.bsums), mins16);
-      acc_min[k] = _mm256_fmadd_ps(_mm256_set1_ps(-yb.d * dmin), _mm256_cvtepi32_ps(mins), acc_min[k]);
-      acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(yb.d * d), _mm512_cvtepi32_ps(sumi[k]), acc[k]);
+      const __m256i bsums = load256(yb.bsums);
+      // [yd·d_r, −yd·dmin_r] pairs, the same products as scalar code would form.
+      const __m256 f = _mm256_mul_ps(dm, _mm256_setr_ps(yb.d, -yb.d, yb.d, -yb.d, yb.d, -yb.d, yb.d, -yb.d));
+      for (int r = 0; r < R; ++r) {
+        const __m256i mins = _mm256_madd_epi16(bsums, mins16[r]);
+        const __m512 fd = _mm512_permutexvar_ps(_mm512_set1_epi32(2 * r), _mm512_castps256_ps512(f));
+        const __m256 fm = _mm256_permutexvar_ps(_mm256_set1_epi32(2 * r + 1), f);
+        acc_min[r][k] = _mm256_fmadd_ps(fm, _mm256_cvtepi32_ps(mins), acc_min[r][k]);
+        acc[r][k] = _mm512_fmadd_ps(fd, _mm512_cvtepi32_ps(sumi[r][k]), acc[r][k]);
+      }
     }
   }
-  for (int k = 0; k < NC; ++k) out[k] = _mm512_reduce_add_ps(_mm512_add_ps(acc[k], _mm512_zextps256_ps512(acc_min[k])));
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k)
+      out[r * NC + k] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][k], _mm512_zextps256_ps512(acc_min[r][k])));
 }
 
 template <bool five>
 float dot_q45_k(int64_t n, const void* w, const void* a) {
   float out;
-  q45_k_cols<five, 1>(n, w, a, 0, &out);
+  q45_k_tile<five, 1, 1>(n, w, 0, a, 0, &out);
   return out;
 }
-template <bool five>
-void dot4_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  q45_k_cols<five, 4>(n, w, a, stride, out);
-}
-
 template <bool five, int NC>
 void cols_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  q45_k_cols<five, NC>(n, w, a, stride, out);
+  q45_k_tile<five, 1, NC>(n, w, 0, a, stride, out);
+}
+template <bool five>
+void rows_q45_k(int64_t n, const void* w, size_t w_stride, const void* a, float* out) {
+  q45_k_tile<five, k_dot_rows, 1>(n, w, w_stride, a, 0, out);
 }
 
-template <int NC>
-void q6_k_cols(int64_t n, const void* w, const void* a, size_t a_stride, float* out) {
-  const auto* x = static_cast<const block_q6_k*>(w);
+// Q6_K: per half, 128 values as two registers (low 4 bits from ql, 2 high bits
+// from qh, both halves built from one broadcast load and variable shifts); the
+// −32 offset is folded in through bsums; scales spread by vpermw. R rows × NC
+// columns as q45_k_tile, bit-identical for every R and NC.
+template <int R, int NC>
+void q6_k_tile(int64_t n, const void* w, size_t w_stride, const void* a, size_t a_stride, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0f);
   const __m512i m3 = _mm512_set1_epi8(0x03);
   // Lane l of a 32 x i16 register takes scale l/8 of a group of four.
   const __m512i idx_base = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1,
                                             0, 0, 0, 0, 0, 0, 0, 0);
-  __m512 acc[NC];
-  __m256 acc_off[NC];
-  for (int k = 0; k < NC; ++k) {
-    acc[k] = _mm512_setzero_ps();
-    acc_off[k] = _mm256_setzero_ps();
-  }
+  const __m512i shift12 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0), shift34 = _mm512_set_epi64(6, 6, 6, 6, 4, 4, 4, 4);
+  __m512 acc[R][NC];
+  __m256 acc_off[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k) {
+      acc[r][k] = _mm512_setzero_ps();
+      acc_off[r][k] = _mm256_setzero_ps();
+    }
+  const size_t pf = prefetch_distance(R, w_stride);
   for (int64_t i = 0; i < n / 256; ++i) {
-    prefetch_lines(x + i, static_cast<int>(sizeof(block_q6_k)));
-    const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[i].scales)));
-    const __m512i sc512 = _mm512_zextsi256_si512(sc16);
-    __m512i sumi[NC];
-    for (int k = 0; k < NC; ++k) sumi[k] = _mm512_setzero_si512();
+    __m256i sc16[R];
+    __m128i dh = _mm_setzero_si128();
+    __m512i sumi[R][NC];
+    for (int r = 0; r < R; ++r) {
+      const block_q6_k& b = column<block_q6_k>(w, w_stride, r)[i];
+      prefetch_ahead(&b, pf, static_cast<int>(sizeof(block_q6_k)));
+      sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
+      dh = _mm_insert_epi16(dh, b.d, r);
+      for (int k = 0; k < NC; ++k) sumi[r][k] = _mm512_setzero_si512();
+    }
     for (int h = 0; h < 2; ++h) {
-      const __m512i ql = load512(x[i].ql + 64 * h);
-      const __m256i qh = load256(x[i].qh + 32 * h);
-      const __m512i hb12 = concat(qh, _mm256_srli_epi16(qh, 2));
-      const __m512i hb34 = concat(_mm256_srli_epi16(qh, 4), _mm256_srli_epi16(qh, 6));
-      const __m512i q12 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(hb12, m3), 4));
-      const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
-                                          _mm512_slli_epi16(_mm512_and_si512(hb34, m3), 4));
-      const __m512i s12 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h)), sc512);
-      const __m512i s34 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx_base, _mm512_set1_epi16(8 * h + 4)), sc512);
+      __m512i yq[NC][2];
       for (int k = 0; k < NC; ++k) {
-        const int8_t* yq = column<block_q8_k>(a, a_stride, k)[i].qs + 128 * h;
-        sumi[k] = _mm512_dpwssd_epi32(sumi[k], _mm512_maddubs_epi16(q12, load512(yq)), s12);
-        sumi[k] = _mm512_dpwssd_epi32(sumi[k], _mm512_maddubs_epi16(q34, load512(yq + 64)), s34);
+        const int8_t* y = column<block_q8_k>(a, a_stride, k)[i].qs + 128 * h;
+        yq[k][0] = load512(y);
+        yq[k][1] = load512(y + 64);
+      }
+      const __m512i i12 = _mm512_add_epi16(idx_base, _mm512_set1_epi16(static_cast<int16_t>(8 * h)));
+      const __m512i i34 = _mm512_add_epi16(idx_base, _mm512_set1_epi16(static_cast<int16_t>(8 * h + 4)));
+      for (int r = 0; r < R; ++r) {
+        const block_q6_k& b = column<block_q6_k>(w, w_stride, r)[i];
+        const __m512i ql = load512(b.ql + 64 * h);
+        const __m512i qh = _mm512_broadcast_i64x4(load256(b.qh + 32 * h));
+        const __m512i hb12 = _mm512_srlv_epi64(qh, shift12), hb34 = _mm512_srlv_epi64(qh, shift34);
+        const __m512i q12 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(_mm512_and_si512(hb12, m3), 4));
+        const __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4),
+                                            _mm512_slli_epi16(_mm512_and_si512(hb34, m3), 4));
+        const __m512i sc512 = _mm512_zextsi256_si512(sc16[r]);
+        const __m512i s12 = _mm512_permutexvar_epi16(i12, sc512);
+        const __m512i s34 = _mm512_permutexvar_epi16(i34, sc512);
+        for (int k = 0; k < NC; ++k) {
+          sumi[r][k] = _mm512_dpwssd_epi32(sumi[r][k], _mm512_maddubs_epi16(q12, yq[k][0]), s12);
+          sumi[r][k] = _mm512_dpwssd_epi32(sumi[r][k], _mm512_maddubs_epi16(q34, yq[k][1]), s34);
+        }
       }
     }
-    const float dx = h2f(x[i].d);
+    const __m256 dx = _mm256_cvtph_ps(dh);
     for (int k = 0; k < NC; ++k) {
       const block_q8_k& yb = column<block_q8_k>(a, a_stride, k)[i];
-      const float d = yb.d * dx;
-      const __m256i off = _mm256_madd_epi16(load256(yb.bsums), sc16);  // Σ scale·bsum
-      acc_off[k] = _mm256_fmadd_ps(_mm256_set1_ps(-32.0f * d), _mm256_cvtepi32_ps(off), acc_off[k]);
-      acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sumi[k]), acc[k]);
+      const __m256i bsums = load256(yb.bsums);
+      const __m256 dv = _mm256_mul_ps(_mm256_set1_ps(yb.d), dx);  // yd·dx_r, as scalar code forms it
+      const __m256 ov = _mm256_mul_ps(_mm256_set1_ps(-32.0f), dv);
+      for (int r = 0; r < R; ++r) {
+        const __m512 d = _mm512_permutexvar_ps(_mm512_set1_epi32(r), _mm512_castps256_ps512(dv));
+        const __m256 o = _mm256_permutexvar_ps(_mm256_set1_epi32(r), ov);
+        const __m256i off = _mm256_madd_epi16(bsums, sc16[r]);  // Σ scale·bsum
+        acc_off[r][k] = _mm256_fmadd_ps(o, _mm256_cvtepi32_ps(off), acc_off[r][k]);
+        acc[r][k] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sumi[r][k]), acc[r][k]);
+      }
     }
   }
-  for (int k = 0; k < NC; ++k) out[k] = _mm512_reduce_add_ps(_mm512_add_ps(acc[k], _mm512_zextps256_ps512(acc_off[k])));
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k)
+      out[r * NC + k] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][k], _mm512_zextps256_ps512(acc_off[r][k])));
 }
 
 float dot_q6_k(int64_t n, const void* w, const void* a) {
   float out;
-  q6_k_cols<1>(n, w, a, 0, &out);
+  q6_k_tile<1, 1>(n, w, 0, a, 0, &out);
   return out;
 }
-void dot4_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<4>(n, w, a, stride, out); }
 template <int NC>
-void cols_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<NC>(n, w, a, stride, out); }
+void cols_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q6_k_tile<1, NC>(n, w, 0, a, stride, out);
+}
+void rows_q6_k(int64_t n, const void* w, size_t w_stride, const void* a, float* out) {
+  q6_k_tile<k_dot_rows, 1>(n, w, w_stride, a, 0, out);
+}
 
 }  // namespace
 
@@ -384,8 +450,8 @@ extern const isa_ops avx512_ops = {
     },
     {
         f32_cols<4>, f16_cols<4>, q4_0_k::cols<4>, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
-        q8_0_k::cols<4>, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
-        dot4_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
+        q8_0_k::cols<4>, nullptr, nullptr, nullptr, cols_q45_k<false, 4>, cols_q45_k<true, 4>,  // 8..13
+        cols_q6_k<4>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
         bf16_cols<4>, nullptr,                                                       // 30..31
     },
@@ -407,8 +473,8 @@ extern const isa_ops avx512_ops = {
     },
     {
         nullptr, nullptr, q4_0_k::rows, nullptr, nullptr, nullptr, nullptr, nullptr,  // 0..7
-        q8_0_k::rows, nullptr, nullptr, nullptr, nullptr, nullptr,                   // 8..13
-        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 14..21
+        q8_0_k::rows, nullptr, nullptr, nullptr, rows_q45_k<false>, rows_q45_k<true>,  // 8..13
+        rows_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
         nullptr, nullptr,                                                            // 30..31
     },
