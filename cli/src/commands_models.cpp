@@ -32,6 +32,35 @@ status cmd_list(session& s, const std::string& filter) {
   return {};
 }
 
+// The DEVICE column: where the runner put the model, e.g. "cuda0:0-27+out" or
+// "vulkan0:0-13,cpu" (GPU layers by device, then the CPU when it holds any part);
+// the runner's backend name when it reported no GPU placement.
+namespace {
+std::string device_column(const json& m) {
+  std::string out;
+  for (const auto& d : m.value("devices", json::array())) {
+    if (!d.is_object()) continue;
+    if (!out.empty()) out += ',';
+    out += d.value("backend", std::string("?"));
+    out += std::to_string(d.value("index", 0));
+    const int64_t first = d.value("first_layer", int64_t{0}), n = d.value("n_layers", int64_t{0});
+    if (n > 0) {
+      out += ':';
+      out += std::to_string(first);
+      out += '-';
+      out += std::to_string(first + n - 1);
+    }
+    if (d.value("output", false)) out += "+out";
+  }
+  if (out.empty()) {
+    const std::string backend = m.value("backend", "");
+    return backend.empty() ? "-" : backend;
+  }
+  if (m.value("size_vram", uint64_t{0}) < m.value("size", uint64_t{0})) out += ",cpu";
+  return out;
+}
+}  // namespace
+
 status cmd_ps(session& s, bool verbose) {
   R1_ASSIGN_OR_RETURN(json ps, s.client->get("/api/ps"));
   std::vector<std::vector<std::string>> rows{{"NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"}};
@@ -53,11 +82,10 @@ status cmd_ps(session& s, bool verbose) {
     rows.push_back({m.value("name", ""), m.value("digest", "").substr(0, 12), human_bytes(size), proc,
                     std::to_string(m.value("context_length", 0)), until});
     if (verbose) {
-      std::string backend = m.value("backend", "");
       auto port = m.value("port", 0);
       double load_ms = m.value("load_ms", 0.0);
       for (std::string v : {std::to_string(m.value("pid", 0)), port ? std::to_string(port) : std::string("-"),
-                            backend.empty() ? std::string("-") : backend,
+                            device_column(m),
                             human_bytes(m.value("weights_bytes", uint64_t{0})), human_bytes(m.value("kv_bytes", uint64_t{0})),
                             std::to_string(m.value("parallel", 1)), std::to_string(m.value("active_requests", 0)),
                             std::to_string(m.value("queued_requests", 0)),

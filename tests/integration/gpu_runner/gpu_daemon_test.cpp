@@ -87,6 +87,15 @@ TEST_F(gpu_daemon, size_vram_is_what_the_runner_placed_and_show_plan_says_where)
   EXPECT_LT(size_vram, m["size"].get<uint64_t>());
   auto ps_text = daemon_->cli({"ps"});
   EXPECT_NE(ps_text.out.find("CPU/GPU"), std::string::npos) << ps_text.out;
+  // --verbose names where the layers are: the GPU's first layer, then the CPU for the rest.
+  ASSERT_EQ(m["devices"].size(), 1u) << m.dump();
+  const json& dev = m["devices"][0];
+  EXPECT_EQ(dev["first_layer"], 0);
+  EXPECT_EQ(dev["n_layers"], 1);
+  const std::string where = dev["backend"].get<std::string>() + std::to_string(dev["index"].get<int>()) + ":0-0,cpu";
+  auto ps_verbose = daemon_->cli({"ps", "--verbose"});
+  ASSERT_EQ(ps_verbose.code, 0) << ps_verbose.err;
+  EXPECT_NE(ps_verbose.out.find(where), std::string::npos) << ps_verbose.out;
 
   // The same load options on a runner of our own: its /info gives the same bytes.
   auto own = r1::runner_test::runner_process::start({"--model", model_path_, "--ctx",
