@@ -7,10 +7,12 @@
 #include <ctime>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <random>
 
 #include "gpu_setup.h"
 #include "prompt_builder.h"
+#include "r1/base/config.h"
 #include "protocol_convert.h"
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
@@ -32,7 +34,32 @@ int fail(const status& s) {
 
 void print_json(const rp::json& j) { std::printf("%s\n", dump_json(j).c_str()); }
 
+// A "Vm...:" line of /proc/self/status in bytes (0 when unreadable).
+uint64_t proc_status_bytes(const char* key) {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  const size_t kl = std::strlen(key);
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, key, kl) == 0) kb = std::strtoull(line + kl, nullptr, 10);
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
 }  // namespace
+
+result<engine::repack_options> make_repack_options(const std::string& mode, const std::string& budget,
+                                                   int threads) {
+  engine::repack_options r;
+  R1_ASSIGN_OR_RETURN(r.mode, engine::parse_repack_mode(mode));
+  if (!budget.empty()) {
+    R1_ASSIGN_OR_RETURN(r.budget_bytes, parse_byte_size(budget));
+  }
+  r.n_threads = threads;
+  return r;
+}
 
 int run_tokenize(const tokenize_options& o) {
   auto m = engine::model::load({o.model});
@@ -129,9 +156,13 @@ int run_bench(const bench_options& o) {
   auto kv = parse_kv_type(o.kv_type);
   if (!kv.ok()) return fail(kv.error());
   if (status s = kernels::set_kernel_path(o.kernel_path); !s.ok()) return fail(s);
+  auto repack = make_repack_options(o.repack, o.repack_budget, o.threads);
+  if (!repack.ok()) return fail(repack.error());
   const auto t_load = std::chrono::steady_clock::now();
   auto m = engine::model::load({o.model});
   if (!m.ok()) return fail(m.error());
+  auto packed = (*m)->repack_for_amx(*repack);
+  if (!packed.ok()) return fail(packed.error());
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_load).count();
   engine::context_params cp;
   cp.n_ctx = std::max(o.n_prompt, o.n_gen) + 1;
@@ -180,7 +211,15 @@ int run_bench(const bench_options& o) {
                   {"kv_type", o.kv_type},
                   {"weights_bytes", (*m)->info().weights_bytes},
                   {"load_ms", load_ms},
-                  {"first_decode_ms", first_ms}};
+                  {"first_decode_ms", first_ms},
+                  {"repack",
+                   {{"mode", engine::repack_mode_name(packed->mode)},
+                    {"matrices", packed->repacked},
+                    {"of", packed->eligible},
+                    {"bytes", packed->bytes},
+                    {"of_bytes", packed->eligible_bytes},
+                    {"budget_bytes", packed->budget_bytes},
+                    {"ms", packed->ms}}}};
   if ((*m)->hparams().n_expert == 0) {
     out["weight_bytes_per_token"] = dense_bytes_per_token(**m);
   }
@@ -201,6 +240,8 @@ int run_bench(const bench_options& o) {
     if (!bw.ok()) return fail(bw.error());
     out["read_bandwidth_gbs"] = {{"p90", bw->p90_gbs}, {"median", bw->median_gbs}};
   }
+  out["rss_bytes"] = proc_status_bytes("VmRSS:");
+  out["peak_rss_bytes"] = proc_status_bytes("VmHWM:");
   print_json(out);
   return 0;
 }

@@ -3,6 +3,7 @@
 // stdout as JSON, logs to stderr.
 #pragma once
 
+#include "r1/engine/model.h"
 #include "runner_options.h"
 
 namespace r1::runner {
@@ -14,5 +15,9 @@ int run_bench(const bench_options& o);
 // The CPU and the devices of the GPU backend plugins of o.backend_dir, with a report per plugin;
 // o.no_gpu (--no-gpu, R1_NO_GPU): the CPU only, without loading any plugin.
 int run_list_devices(const serve_options& o);
+
+// --repack / --repack-budget as engine options; invalid_argument for a bad mode or size.
+result<engine::repack_options> make_repack_options(const std::string& mode, const std::string& budget,
+                                                   int threads);
 
 }  // namespace r1::runner

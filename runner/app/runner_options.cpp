@@ -13,6 +13,18 @@ result<tensor_type> parse_kv_type(const std::string& name) {
 
 namespace {
 
+// --repack / --repack-budget, shared by serve and bench.
+void add_repack_options(CLI::App& app, std::string& mode, std::string& budget) {
+  app.add_option("--repack", mode,
+                 "on the amx kernel path, keep a copy of the weights in AMX tile layout (~2 bytes per K-quant "
+                 "weight) so prompts stop unpacking them: auto (while the copies fit --repack-budget), on, off")
+      ->envname("R1_REPACK");
+  app.add_option("--repack-budget", budget,
+                 "bytes the AMX copies may take with --repack auto (e.g. 4GiB; default: half of MemAvailable "
+                 "less the model's size)")
+      ->envname("R1_REPACK_BUDGET");
+}
+
 void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
   app.add_option("--model,-m", s.models, "GGUF file(s) of the model; repeat for each shard")
       ->expected(1)
@@ -41,6 +53,7 @@ void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
       ->envname("R1_BACKEND_DIR");
   app.add_flag("--cuda-graphs", s.cuda_graphs, "launch each decode step on CUDA as one CUDA graph")
       ->envname("R1_CUDA_GRAPHS");
+  add_repack_options(app, s.repack, s.repack_budget);
 }
 
 }  // namespace
@@ -71,6 +84,7 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
   bench->add_option("--kv-type", o.bench.kv_type, "KV cache type: f16, f32 or q8_0");
   bench->add_option("--kernel-path", o.bench.kernel_path, "CPU kernel path: auto, amx, avx512, avx2 or scalar");
   bench->add_flag("--bandwidth", o.bench.bandwidth, "also measure the memory read bandwidth (decode roofline)");
+  add_repack_options(*bench, o.bench.repack, o.bench.repack_budget);
 
   CLI::App* quant = app.add_subcommand("quantize", "write a quantized copy of a GGUF model (F32/F16/BF16 source)");
   quant->add_option("input", o.quantize.input, "source GGUF file")->required();

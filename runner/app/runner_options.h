@@ -36,6 +36,8 @@ struct serve_options {
   uint64_t gpu_memory_limit = 0;  // R1_GPU_MEMORY_LIMIT (test/debug): bytes the plan may use per GPU
   std::string backend_dir;        // --backend-dir / R1_BACKEND_DIR: GPU plugins ("": ../lib/r1/backends)
   bool cuda_graphs = false;       // --cuda-graphs / R1_CUDA_GRAPHS=1: decode steps as CUDA graphs
+  std::string repack = "auto";    // --repack / R1_REPACK: AMX weight copies (auto | on | off)
+  std::string repack_budget;      // --repack-budget / R1_REPACK_BUDGET: auto's limit ("": from MemAvailable)
 };
 
 struct tokenize_options {
@@ -59,6 +61,8 @@ struct bench_options {
   std::string kv_type = "f16";
   std::string kernel_path = "auto";  // scalar | avx2 | avx512 | amx | auto
   bool bandwidth = false;  // also measure the machine's read bandwidth (the decode roofline)
+  std::string repack = "auto";  // as serve_options
+  std::string repack_budget;
 };
 
 struct quantize_options {

@@ -29,6 +29,11 @@ status load_into(runner_state& st, const serve_options& o, tensor_type kv_type) 
   R1_ASSIGN_OR_RETURN(gpu_choice gpus, plan_gpus(*st.model, o, kv_type, cp.n_ctx));
   st.backends = std::move(gpus.registry);
   cp.gpus = gpus.offload;
+  if (cp.gpus.empty()) {
+    // AMX copies only for a model wholly on the CPU (GPU layers never run the AMX GEMM).
+    R1_ASSIGN_OR_RETURN(engine::repack_options ro, make_repack_options(o.repack, o.repack_budget, o.threads));
+    R1_RETURN_IF_ERROR(st.model->repack_for_amx(ro).error());
+  }
   R1_LOG(info, "runner") << "memory plan:\n" << gpus.plan.to_text();
   R1_ASSIGN_OR_RETURN(st.ctx, engine::context::create(*st.model, cp));
   R1_ASSIGN_OR_RETURN(st.prompts, prompt_builder::create(*st.model));
@@ -60,7 +65,9 @@ status load_into(runner_state& st, const serve_options& o, tensor_type kv_type) 
   info.kernel_path = kernels::kernel_path_name();
   info.weights_bytes = mi.weights_bytes;
   info.kv_bytes = st.ctx->kv().bytes();
-  info.scratch_bytes = st.ctx->scratch_bytes();
+  // The AMX weight copies are host memory the runner holds beside the mapping: counted with
+  // the scratch buffers, so the daemon's size and memory budget see them.
+  info.scratch_bytes = st.ctx->scratch_bytes() + st.model->repack().bytes;
   info.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   info.has_chat_template = st.prompts->has_template();
   info.thinking = st.prompts->template_thinks();

@@ -56,7 +56,14 @@ inline __m512i scale_pair(int a, int b) {
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // ---- K-quant panel: per superblock, 16 rows of int16 split into byte planes ----
+// Each byte plane is 4 A tiles (K steps of 64) stored one after another, a tile
+// as 16 rows × 64 contiguous bytes: the tile loads then read 1 KiB runs in order,
+// which the hardware prefetchers follow when the panel comes from memory (a
+// repacked copy) rather than from a buffer the task has just written.
 constexpr size_t kq_lo = 0, kq_hi = 4096, kq_d = 8192, kq_dmin = 8256, kq_mins = 8320;
+constexpr size_t kq_tile_bytes = 1024;
+// Byte offset of row n's 64 quants of K step c within a plane.
+constexpr size_t kq_at(int c, int n) { return kq_tile_bytes * static_cast<size_t>(c) + 64 * static_cast<size_t>(n); }
 constexpr size_t kq_sb_bytes = 8576;
 
 // 64 int16 values (a then b) to 64 low bytes (u8) and 64 high bytes (s8): one
@@ -86,8 +93,8 @@ void unpack_q45_k(const void* block, int n, uint8_t* p) {
   uint8_t sc[8], m[8];
   unpack_scale_min_k4(scales, sc, m);
   const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
-  uint8_t* lo = p + kq_lo + n * 256;
-  uint8_t* hi = p + kq_hi + n * 256;
+  uint8_t* lo = p + kq_lo;
+  uint8_t* hi = p + kq_hi;
   for (int c = 0; c < 4; ++c) {
     const __m256i q = load256(qs + 32 * c);
     __m256i a = _mm256_and_si256(q, m4), b = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -97,7 +104,7 @@ void unpack_q45_k(const void* block, int n, uint8_t* p) {
       b = _mm256_or_si256(b, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2 * c + 1), one), 4));
     }
     store_split(_mm512_mullo_epi16(widen(a), _mm512_set1_epi16(sc[2 * c])),
-                _mm512_mullo_epi16(widen(b), _mm512_set1_epi16(sc[2 * c + 1])), lo + 64 * c, hi + 64 * c);
+                _mm512_mullo_epi16(widen(b), _mm512_set1_epi16(sc[2 * c + 1])), lo + kq_at(c, n), hi + kq_at(c, n));
   }
   reinterpret_cast<float*>(p + kq_d)[n] = h2f(d16);
   reinterpret_cast<float*>(p + kq_dmin)[n] = h2f(dmin16);
@@ -109,8 +116,8 @@ void unpack_q6_k(const void* block, int n, uint8_t* p) {
   const auto* b = static_cast<const block_q6_k*>(block);
   const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(0x03);
   const __m512i off = _mm512_set1_epi16(32);
-  uint8_t* lo = p + kq_lo + n * 256;
-  uint8_t* hi = p + kq_hi + n * 256;
+  uint8_t* lo = p + kq_lo;
+  uint8_t* hi = p + kq_hi;
   for (int h = 0; h < 2; ++h) {
     const __m256i qa = load256(b->ql + 64 * h), qb = load256(b->ql + 64 * h + 32), qh = load256(b->qh + 32 * h);
     __m256i g[4];
@@ -124,15 +131,17 @@ void unpack_q6_k(const void* block, int n, uint8_t* p) {
       const __m512i q = _mm512_sub_epi16(widen(_mm256_or_si256(g[k], bits)), off);
       w[k] = _mm512_mullo_epi16(q, scale_pair(b->scales[8 * h + 2 * k], b->scales[8 * h + 2 * k + 1]));
     }
-    store_split(w[0], w[1], lo + 128 * h, hi + 128 * h);
-    store_split(w[2], w[3], lo + 128 * h + 64, hi + 128 * h + 64);
+    store_split(w[0], w[1], lo + kq_at(2 * h, n), hi + kq_at(2 * h, n));
+    store_split(w[2], w[3], lo + kq_at(2 * h + 1, n), hi + kq_at(2 * h + 1, n));
   }
   reinterpret_cast<float*>(p + kq_d)[n] = h2f(b->d);
 }
 
 void zero_kq_row(int n, uint8_t* p) {
-  std::memset(p + kq_lo + n * 256, 0, 256);
-  std::memset(p + kq_hi + n * 256, 0, 256);
+  for (int c = 0; c < 4; ++c) {
+    std::memset(p + kq_lo + kq_at(c, n), 0, 64);
+    std::memset(p + kq_hi + kq_at(c, n), 0, 64);
+  }
   reinterpret_cast<float*>(p + kq_d)[n] = 0.0f;
   reinterpret_cast<float*>(p + kq_dmin)[n] = 0.0f;
   std::memset(p + kq_mins + 16 * n, 0, 16);
@@ -174,8 +183,8 @@ void kq_tiles(const uint8_t* panel, int64_t nsb, const amx_packed_act& act, int6
       _tile_zero(7);
     }
     for (int ks = 0; ks < 4; ++ks) {
-      _tile_loadd(0, p + kq_lo + 64 * ks, 256);
-      _tile_loadd(1, p + kq_hi + 64 * ks, 256);
+      _tile_loadd(0, p + kq_lo + kq_at(ks, 0), 64);
+      _tile_loadd(1, p + kq_hi + kq_at(ks, 0), 64);
       _tile_loadd(2, b0 + 1024 * ks, 64);
       _tile_dpbusd(4, 0, 2);
       _tile_dpbssd(5, 1, 2);
@@ -338,10 +347,10 @@ void unpack_tile(const amx_weight& w, int64_t rt, uint8_t* panel) {
 
 // One task: the row tile's panel (the repacked one, or unpacked here into the
 // work buffer), then its token tiles two at a time (one at an odd end), each
-// result written out.
+// result written out. `next`: the repacked panel this thread multiplies next.
 template <typename F>
 void task(const amx_weight& w, const amx_packed_act& act, int64_t rt, int64_t tt0, int64_t tt1,
-          const uint8_t* packed, uint8_t* work, float* y, int64_t y_stride, int64_t n_cols) {
+          const uint8_t* packed, const uint8_t* next, uint8_t* work, float* y, int64_t y_stride, int64_t n_cols) {
   const int64_t nb = w.cols / F::block_elems;
   const int64_t r0 = rt * amx_tile, n_rows = min64(amx_tile, w.rows - r0);
   const uint8_t* panel = packed;
@@ -350,10 +359,17 @@ void task(const amx_weight& w, const amx_packed_act& act, int64_t rt, int64_t tt
     panel = work;
     work += panel_bytes<F>(w.cols);
   }
+  // The next panel streams into L2 a slice per token pair, hidden behind the tile
+  // products (read in one burst when first needed, it costs more than the unpacking).
+  const size_t next_bytes = next ? panel_bytes<F>(w.cols) : 0;
+  const size_t slice = (next_bytes / static_cast<size_t>((tt1 - tt0 + 1) / 2) + 63) & ~static_cast<size_t>(63);
+  size_t fetched = 0;
   float* acc = reinterpret_cast<float*>(work);
   int32_t* cbuf = reinterpret_cast<int32_t*>(acc + 512);
   configure_tiles(F::a_bytes, F::b_rows);
   for (int64_t t = tt0; t < tt1; t += 2) {
+    for (const size_t end = fetched + slice < next_bytes ? fetched + slice : next_bytes; fetched < end; fetched += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(next + fetched), _MM_HINT_T1);
     const int nt = t + 1 < tt1 ? 2 : 1;
     std::memset(acc, 0, sizeof(float) * 256 * static_cast<size_t>(nt));
     if (nt == 2) F::template tiles<2>(panel, nb, act, t, cbuf, acc);

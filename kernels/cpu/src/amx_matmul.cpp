@@ -50,19 +50,27 @@ void amx_matmul(const amx_kernel& kern, const matrix_view& w, const void* x_q, i
   wt.stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
   wt.rows = w.rows;
   wt.cols = w.cols;
-  // A task is one 16-row tile against a range of token tiles; token ranges are
-  // split only when there are too few row tiles to keep every thread busy.
+  // A task is a group of 16-row tiles against a range of token tiles; token ranges
+  // are split only when there are too few groups to keep every thread busy.
+  // Repacked panels come in groups of up to 8 consecutive row tiles, so that each
+  // task can prefetch the panel it multiplies next.
   const int64_t row_tiles = (w.rows + amx_tile - 1) / amx_tile;
+  int64_t group = 1;
+  while (packed && group < 8 && row_tiles / (2 * group) >= 8 * pool.size()) group *= 2;
+  const int64_t groups = (row_tiles + group - 1) / group;
   int64_t tok_split = 1;
-  while (tok_split < act.n_tok_tiles && row_tiles * tok_split < 4 * pool.size()) tok_split *= 2;
+  while (tok_split < act.n_tok_tiles && groups * tok_split < 4 * pool.size()) tok_split *= 2;
   tok_split = std::min(tok_split, act.n_tok_tiles);
   const int64_t tiles_per_task = (act.n_tok_tiles + tok_split - 1) / tok_split;
-  pool.run(static_cast<int>(row_tiles * tok_split), [&](int task, int thread) {
-    const int64_t rt = task % row_tiles, t0 = (task / row_tiles) * tiles_per_task;
+  auto panel_of = [&](int64_t rt) { return packed ? packed + panel_bytes * static_cast<size_t>(rt) : nullptr; };
+  pool.run(static_cast<int>(groups * tok_split), [&](int task, int thread) {
+    const int64_t g = task % groups, t0 = (task / groups) * tiles_per_task;
     const int64_t t1 = std::min(act.n_tok_tiles, t0 + tiles_per_task);
     if (t0 >= t1) return;
-    const uint8_t* panel = packed ? packed + panel_bytes * static_cast<size_t>(rt) : nullptr;
-    kern.run(wt, act, rt, t0, t1, panel, work + work_bytes * static_cast<size_t>(thread), y, y_stride, n_cols);
+    const int64_t rt_end = std::min(row_tiles, (g + 1) * group);
+    for (int64_t rt = g * group; rt < rt_end; ++rt)
+      kern.run(wt, act, rt, t0, t1, panel_of(rt), rt + 1 < rt_end ? panel_of(rt + 1) : nullptr,
+               work + work_bytes * static_cast<size_t>(thread), y, y_stride, n_cols);
   });
 }
 

@@ -56,12 +56,14 @@ struct amx_weight {
 
 // One task: weight rows 16*row_tile.. (+16, clipped) against token tiles
 // [tt_begin, tt_end). `packed` is the row tile's repacked panel (amx_unpack_fn's
-// output, 64-byte aligned), or nullptr to unpack the rows into `work` first.
+// output, 64-byte aligned), or nullptr to unpack the rows into `work` first;
+// `next` (or nullptr) the repacked panel of the caller's next task, prefetched
+// meanwhile.
 // `work` is this thread's buffer (work_bytes(cols), 64-byte aligned). Writes
 // y[c*y_stride + r] for the valid rows r and columns c < n_cols.
 using amx_task_fn = void (*)(const amx_weight& w, const amx_packed_act& act, int64_t row_tile, int64_t tt_begin,
-                             int64_t tt_end, const uint8_t* packed, uint8_t* work, float* y, int64_t y_stride,
-                             int64_t n_cols);
+                             int64_t tt_end, const uint8_t* packed, const uint8_t* next, uint8_t* work, float* y,
+                             int64_t y_stride, int64_t n_cols);
 using amx_bytes_fn = size_t (*)(int64_t cols);
 // Unpacks weight rows 16*row_tile.. (zeros past w.rows) into `panel`
 // (panel_bytes(cols) bytes): what a task does per call, and the repacking step.

@@ -1,12 +1,14 @@
 // The bound tensor table of a model (private to the engine).
 //
-// A matrix points into the mapped file; small 1-D tensors are copied to F32 at load.
+// A matrix points into the mapped file (and, once repacked for AMX, into one of
+// amx_copies); small 1-D tensors are copied to F32 at load.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "r1/kernels/amx_packed_matrix.h"
 #include "r1/kernels/matmul.h"
 
 namespace r1::engine {
@@ -60,6 +62,8 @@ struct weights {
   bool tied_output = false;
   vec rope_freqs;            // llama 3.1
   std::vector<layer_weights> layers;
+  // Repacked AMX copies (model::repack_for_amx); the matrices' views point into them.
+  std::vector<kernels::amx_packed_matrix> amx_copies;
 };
 
 }  // namespace r1::engine

@@ -19,21 +19,19 @@
 #include <random>
 #include <string>
 
+#include "amx_engine_model.h"
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
 #include "r1/kernels/cpu_features.h"
 #include "r1/kernels/matmul.h"
-#include "r1/mkmodel/make_model.h"
 #include "r1/test_support/temp_dir.h"
 #include "reference_forward.h"
 
 namespace r1::engine {
 namespace {
 
-struct logits_run {
-  std::vector<float> prompt;  // every position of the prompt
-  std::vector<float> next;    // one decoded token after it
-};
+using testing::logits_run;
+using testing::path_restore;
 
 logits_run run(const model& m, const char* path, const std::vector<int32_t>& tokens, int threads) {
   logits_run r;
@@ -59,34 +57,14 @@ double rms_rel(const std::vector<float>& got, const std::vector<std::vector<doub
   return std::sqrt(se / sv);
 }
 
-class path_restore {
- public:
-  path_restore() : saved_(kernels::kernel_path_name()) {}
-  ~path_restore() { (void)kernels::set_kernel_path(saved_); }
-
- private:
-  std::string saved_;
-};
-
 TEST(AmxEngine, PromptLogitsMatchAvx512AndFloat64) {
   if (!kernels::kernel_path_supported(kernels::kernel_path::amx))
     GTEST_SKIP() << "AMX-INT8 not available on this machine: the amx path is never chosen here";
   path_restore restore;
   test_support::temp_dir dir("amx-engine");
-  auto spec = mkmodel::preset("qwen2", "tiny");
-  ASSERT_TRUE(spec.ok()) << spec.error().to_string();
-  mkmodel::model_spec s = *spec;
-  s.n_layer = 2;
-  s.n_embd = 256;
-  s.n_head = 4;
-  s.n_head_kv = 2;
-  s.n_ff = 512;
-  s.n_ctx = 128;
-  s.type = "Q4_K_M";
-  s.seed = 5;
   const std::string path = dir / "tiny-q4km.gguf";
-  auto w = mkmodel::write_model(s, path);
-  ASSERT_TRUE(w.ok()) << w.error().to_string();
+  auto w = testing::write_amx_test_model(path, "Q4_K_M", 5);
+  ASSERT_TRUE(w.ok()) << w.to_string();
   auto m = model::load({path});
   ASSERT_TRUE(m.ok()) << m.error().to_string();
   const size_t nv = (*m)->hparams().n_vocab;

@@ -82,7 +82,8 @@ TEST(AmxRepack, EqualsUnpackingBitForBit) {
     const bool k_quant = type_info(t).block_elems == 256;
     const int64_t k1 = k_quant ? 256 : 32, k_odd = k_quant ? 768 : 160;
     for (const shape& s : {shape{16, k1, 16}, shape{37, k_odd, 17}, shape{5, k1, 47}, shape{50, k_odd, 33},
-                           shape{1, k_odd, 12}, shape{130, k_quant ? 1280 : 224, 70}})
+                           shape{1, k_odd, 12}, shape{130, k_quant ? 1280 : 224, 70},
+                           shape{600, k1, 20}})  // 38 row tiles: tasks of 4 with a partial last
       check(t, s, 0, rng);
     check(t, shape{21, k_odd, 29}, type_info(t).block_bytes + 6, rng);
   }

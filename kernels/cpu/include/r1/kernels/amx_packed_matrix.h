@@ -11,8 +11,7 @@
 // the tile products and float steps are the same, so results are bit for bit
 // those of the unpacking path. Decode (the dot kernels) keeps reading `data`.
 //
-// Ownership: amx_packed_matrix owns its buffer (anonymous memory, 64-byte aligned,
-// transparent huge pages advised). Thread safety: immutable once built; any number
+// Ownership: amx_packed_matrix owns its buffer (an anonymous mapping, page aligned). Thread safety: immutable once built; any number
 // of matmuls may read it at once. amx_repack itself uses `pool` (not concurrently
 // with another run on the same pool).
 #pragma once

@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "r1/base/status.h"
@@ -81,6 +82,33 @@ struct model_info {
   bool has_chat_template = false;
 };
 
+// Repacking of the weights for the AMX prompt GEMM (r1/kernels/amx_packed_matrix.h): a copy
+// of each matrix in the tile layout, so prompt matmuls stop unpacking the same rows at every
+// call. It costs memory (K-quants ~2.1 bytes per weight, Q8_0/Q4_0 ~1.1), hence the modes:
+// off; on (every eligible matrix); auto (in layer order, each matrix that still fits the
+// budget; the others keep unpacking per call). Results are bit for bit the same either way.
+enum class repack_mode { off, on, automatic };
+// "off" / "on" / "auto" -> mode; invalid_argument otherwise.
+result<repack_mode> parse_repack_mode(std::string_view name);
+const char* repack_mode_name(repack_mode m);
+
+struct repack_options {
+  repack_mode mode = repack_mode::off;
+  uint64_t budget_bytes = 0;  // auto: 0 = half of (MemAvailable − the model's mapped bytes)
+  int n_threads = 0;          // threads that repack (0: physical cores)
+};
+
+struct repack_report {
+  repack_mode mode = repack_mode::off;
+  bool amx = false;           // the amx kernel path was active (else nothing is repacked)
+  uint32_t eligible = 0;      // matrices prompt batches multiply on AMX tiles
+  uint32_t repacked = 0;
+  uint64_t eligible_bytes = 0;  // bytes a copy of every eligible matrix would take
+  uint64_t bytes = 0;           // bytes of the copies made
+  uint64_t budget_bytes = 0;    // auto only
+  double ms = 0;
+};
+
 struct weights;  // private: the bound tensor table (src/weights.h)
 struct architecture;
 
@@ -103,6 +131,15 @@ class model {
   std::vector<const gguf::file*> gguf_files() const;
   const gguf::file& gguf_metadata() const;
 
+  // Repacks the per-layer projection matrices (attention, feed-forward, deepseek2's shared
+  // experts; not the token embedding, the output head or stacked expert tensors) for the
+  // AMX prompt GEMM, when the amx kernel path is active. Call at most once, after load and
+  // before any context is created (it changes the weight table); not thread safe.
+  // Errors: resource_exhausted when mode is on and a copy cannot be allocated (auto skips
+  // the matrix instead).
+  result<repack_report> repack_for_amx(const repack_options& o);
+  const repack_report& repack() const { return repack_; }
+
   struct files;  // opaque: the open GGUF file(s)
 
  private:
@@ -110,6 +147,7 @@ class model {
   std::unique_ptr<files> files_;
   model_hparams hp_;
   model_info info_;
+  repack_report repack_;
   std::unique_ptr<tokenizer> tok_;
   std::unique_ptr<engine::weights> w_;
   const engine::architecture* arch_ = nullptr;

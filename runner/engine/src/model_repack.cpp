@@ -1,0 +1,99 @@
+// model::repack_for_amx: which matrices get an AMX copy, within which budget.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "r1/base/log.h"
+#include "r1/engine/model.h"
+#include "r1/kernels/cpu_features.h"
+#include "weights.h"
+
+namespace r1::engine {
+namespace {
+
+// The matrices prompt batches multiply with kernels::matmul, layer by layer.
+std::vector<matrix*> prompt_matrices(weights& w) {
+  std::vector<matrix*> out;
+  for (layer_weights& l : w.layers) {
+    for (matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.wq_a, &l.wq_b,
+                      &l.wkv_a_mqa, &l.wkv_b, &l.ffn_gate_shexp, &l.ffn_up_shexp, &l.ffn_down_shexp}) {
+      if (*m && kernels::amx_repacked_bytes(m->view) > 0) out.push_back(m);
+    }
+  }
+  return out;
+}
+
+uint64_t mem_available() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t kb = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "MemAvailable:", 13) == 0) kb = std::strtoull(line + 13, nullptr, 10);
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
+// Half of what is available once the mapped weights are resident: the rest is left
+// for the KV cache, scratch and everything else on the machine.
+uint64_t auto_budget(uint64_t mapped_bytes) {
+  const uint64_t avail = mem_available();
+  return avail > mapped_bytes ? (avail - mapped_bytes) / 2 : 0;
+}
+
+}  // namespace
+
+result<repack_mode> parse_repack_mode(std::string_view name) {
+  if (name == "off") return repack_mode::off;
+  if (name == "on") return repack_mode::on;
+  if (name == "auto") return repack_mode::automatic;
+  return invalid_argument("repack mode '" + std::string(name) + "' is not one of auto, on, off");
+}
+
+const char* repack_mode_name(repack_mode m) {
+  switch (m) {
+    case repack_mode::off: return "off";
+    case repack_mode::on: return "on";
+    case repack_mode::automatic: return "auto";
+  }
+  return "?";
+}
+
+result<repack_report> model::repack_for_amx(const repack_options& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  repack_report r;
+  r.mode = o.mode;
+  r.amx = kernels::active_kernel_path() == kernels::kernel_path::amx;
+  std::vector<matrix*> ms = r.amx ? prompt_matrices(*w_) : std::vector<matrix*>{};
+  r.eligible = static_cast<uint32_t>(ms.size());
+  for (const matrix* m : ms) r.eligible_bytes += kernels::amx_repacked_bytes(m->view);
+  if (o.mode == repack_mode::automatic) r.budget_bytes = o.budget_bytes ? o.budget_bytes : auto_budget(info_.weights_bytes);
+  if (o.mode != repack_mode::off && !ms.empty()) {
+    kernels::thread_pool pool(o.n_threads);
+    for (matrix* m : ms) {
+      const uint64_t need = kernels::amx_repacked_bytes(m->view);
+      if (o.mode == repack_mode::automatic && r.bytes + need > r.budget_bytes) continue;
+      auto copy = kernels::amx_repack(m->view, pool);
+      if (!copy.ok()) {
+        if (o.mode == repack_mode::on) return copy.error().with_context("repacking " + m->name);
+        continue;
+      }
+      m->view.amx_packed = copy->data();
+      r.bytes += copy->bytes();
+      ++r.repacked;
+      w_->amx_copies.push_back(std::move(*copy));
+    }
+  }
+  r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (r.amx) {
+    R1_LOG(info, "engine") << "amx repack (" << repack_mode_name(o.mode) << "): " << r.repacked << " of " << r.eligible
+                           << " matrices, " << (r.bytes >> 20) << " of " << (r.eligible_bytes >> 20) << " MiB"
+                           << (o.mode == repack_mode::automatic ? ", budget " + std::to_string(r.budget_bytes >> 20) + " MiB" : "")
+                           << ", " << r.ms << " ms";
+  }
+  repack_ = r;
+  return r;
+}
+
+}  // namespace r1::engine
