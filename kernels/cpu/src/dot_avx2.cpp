@@ -130,45 +130,97 @@ float one_column(int64_t n, const void* w, const void* a) {
   return out;
 }
 
-// Q8_0 / Q4_0 weights against NC Q8_0 columns; NC = 1 is the plain dot.
-template <typename BX, int NC, typename F>
-void q8_0_like_cols(int64_t n, const BX* x, const void* a, size_t a_stride, float* out, F weights) {
-  __m256 acc[NC];
-  for (int k = 0; k < NC; ++k) acc[k] = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 32; ++i) {
-    prefetch_lines(x + i, 1);
-    const __m256i qx = weights(x[i]);
-    const __m256i ax = _mm256_sign_epi8(qx, qx);
-    const float dx = h2f(x[i].d);
+// Multi-row kernels prefetch each row's counterpart in the next pass (R rows
+// further) while that is near; see the same function in dot_avx512.cpp.
+constexpr size_t k_max_group_prefetch = 16384;
+inline size_t prefetch_distance(int rows, size_t row_stride) {
+  const size_t next_group = static_cast<size_t>(rows) * row_stride;
+  return rows > 1 && next_group <= k_max_group_prefetch ? next_group : k_prefetch_bytes;
+}
+inline void prefetch_ahead(const void* p, size_t distance, int bytes) {
+  for (int off = 0; off < bytes; off += 64)
+    _mm_prefetch(static_cast<const char*>(p) + distance + off, _MM_HINT_T0);
+}
+
+// Q8_0 / Q4_0 weights: R rows (row r at x + r·x_stride bytes) against NC Q8_0
+// columns, out[r·NC + k]. Two accumulators per output (even and odd blocks);
+// every output takes the same float steps for any R and NC, so all
+// instantiations agree bit for bit. R > 1 shares the activation loads and
+// converts the R row scales of a block together.
+template <typename BX, int R, int NC, typename F>
+void q8_0_like_tile(int64_t n, const void* x, size_t x_stride, const void* a, size_t a_stride, float* out,
+                    F weights) {
+  static_assert(R <= 8);
+  __m256 acc0[R][NC], acc1[R][NC];
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k) acc0[r][k] = acc1[r][k] = _mm256_setzero_ps();
+  auto step = [&](int64_t i, __m256 (&acc)[R][NC]) {
+    __m256i yq[NC];
+    float dy[NC];
     for (int k = 0; k < NC; ++k) {
       const block_q8_0& yb = column<block_q8_0>(a, a_stride, k)[i];
-      const __m256i sy = _mm256_sign_epi8(load256(yb.qs), qx);
-      const __m256 p = _mm256_cvtepi32_ps(dot_u8s8(ax, sy));
-      acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dx * h2f(yb.d)), p, acc[k]);
+      yq[k] = load256(yb.qs);
+      dy[k] = h2f(yb.d);
     }
+    __m256 dxv = _mm256_setzero_ps();
+    if constexpr (R > 1) {
+      __m128i h = _mm_setzero_si128();
+      for (int r = 0; r < R; ++r) h = _mm_insert_epi16(h, column<BX>(x, x_stride, r)[i].d, r);
+      dxv = _mm256_cvtph_ps(h);
+    }
+    for (int r = 0; r < R; ++r) {
+      const BX& xb = column<BX>(x, x_stride, r)[i];
+      const __m256i qx = weights(xb);
+      const __m256i ax = _mm256_sign_epi8(qx, qx);
+      for (int k = 0; k < NC; ++k) {
+        const __m256 p = _mm256_cvtepi32_ps(dot_u8s8(ax, _mm256_sign_epi8(yq[k], qx)));
+        __m256 sc;
+        if constexpr (R > 1)
+          sc = _mm256_permutevar8x32_ps(_mm256_mul_ps(dxv, _mm256_set1_ps(dy[k])), _mm256_set1_epi32(r));
+        else
+          sc = _mm256_set1_ps(h2f(xb.d) * dy[k]);
+        acc[r][k] = _mm256_fmadd_ps(sc, p, acc[r][k]);
+      }
+    }
+  };
+  const int64_t nb = n / 32;
+  const size_t pf = prefetch_distance(R, x_stride);
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    for (int r = 0; r < R; ++r) prefetch_ahead(column<BX>(x, x_stride, r) + i, pf, static_cast<int>(2 * sizeof(BX)));
+    step(i, acc0);
+    step(i + 1, acc1);
   }
-  for (int k = 0; k < NC; ++k) out[k] = hsum(acc[k]);
+  if (i < nb) step(i, acc0);
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < NC; ++k) out[r * NC + k] = hsum(_mm256_add_ps(acc0[r][k], acc1[r][k]));
 }
 
-inline __m256i q8_0_weights(const block_q8_0& b) { return load256(b.qs); }
-inline __m256i q4_0_weights(const block_q4_0& b) { return _mm256_sub_epi8(nibbles_32(b.qs), _mm256_set1_epi8(8)); }
+struct q8_0_weights {
+  __m256i operator()(const block_q8_0& b) const { return load256(b.qs); }
+};
+struct q4_0_weights {
+  __m256i operator()(const block_q4_0& b) const { return _mm256_sub_epi8(nibbles_32(b.qs), _mm256_set1_epi8(8)); }
+};
 
-float dot_q8_0(int64_t n, const void* w, const void* a) {
-  float out;
-  q8_0_like_cols<block_q8_0, 1>(n, static_cast<const block_q8_0*>(w), a, 0, &out, q8_0_weights);
-  return out;
-}
-void dot4_q8_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  q8_0_like_cols<block_q8_0, 4>(n, static_cast<const block_q8_0*>(w), a, stride, out, q8_0_weights);
-}
-float dot_q4_0(int64_t n, const void* w, const void* a) {
-  float out;
-  q8_0_like_cols<block_q4_0, 1>(n, static_cast<const block_q4_0*>(w), a, 0, &out, q4_0_weights);
-  return out;
-}
-void dot4_q4_0(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  q8_0_like_cols<block_q4_0, 4>(n, static_cast<const block_q4_0*>(w), a, stride, out, q4_0_weights);
-}
+// The table entries of a tile kernel: one row × NC columns, and k_dot_rows rows × one column.
+template <typename BX, typename W>
+struct q8_0_like {
+  static float dot(int64_t n, const void* w, const void* a) {
+    float out;
+    q8_0_like_tile<BX, 1, 1>(n, w, 0, a, 0, &out, W{});
+    return out;
+  }
+  template <int NC>
+  static void cols(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+    q8_0_like_tile<BX, 1, NC>(n, w, 0, a, stride, out, W{});
+  }
+  static void rows(int64_t n, const void* w, size_t w_stride, const void* a, float* out) {
+    q8_0_like_tile<BX, k_dot_rows, 1>(n, w, w_stride, a, 0, out, W{});
+  }
+};
+using q8_0_k = q8_0_like<block_q8_0, q8_0_weights>;
+using q4_0_k = q8_0_like<block_q4_0, q4_0_weights>;
 
 float dot_q4_1(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const block_q4_1*>(w);
@@ -276,9 +328,9 @@ float dot_q45_k(int64_t n, const void* w, const void* a) {
   q45_k_cols<five, 1>(n, w, a, 0, &out);
   return out;
 }
-template <bool five>
-void dot4_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
-  q45_k_cols<five, 4>(n, w, a, stride, out);
+template <bool five, int NC>
+void cols_q45_k(int64_t n, const void* w, const void* a, size_t stride, float* out) {
+  q45_k_cols<five, NC>(n, w, a, stride, out);
 }
 
 inline __m256i scale_pair(int8_t lo, int8_t hi) {
@@ -337,7 +389,8 @@ float dot_q6_k(int64_t n, const void* w, const void* a) {
   q6_k_cols<1>(n, w, a, 0, &out);
   return out;
 }
-void dot4_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<4>(n, w, a, stride, out); }
+template <int NC>
+void cols_q6_k(int64_t n, const void* w, const void* a, size_t stride, float* out) { q6_k_cols<NC>(n, w, a, stride, out); }
 
 // Q2_K: 2-bit values with a 4-bit scale and min per 16; mins folded in via bsums.
 float dot_q2_k(int64_t n, const void* w, const void* a) {
@@ -418,25 +471,43 @@ void f32_to_f16(const float* src, uint16_t* dst, int64_t n) {
 
 extern const isa_ops avx2_ops = {
     {
-        one_column<f32_cols<1>>, one_column<f16_cols<1>>, dot_q4_0, dot_q4_1, nullptr, nullptr, dot_q5_0,
+        one_column<f32_cols<1>>, one_column<f16_cols<1>>, q4_0_k::dot, dot_q4_1, nullptr, nullptr, dot_q5_0,
         dot_q5_1,  // 0..7
-        dot_q8_0, nullptr, dot_q2_k, dot_q3_k, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
+        q8_0_k::dot, nullptr, dot_q2_k, dot_q3_k, dot_q45_k<false>, dot_q45_k<true>,    // 8..13
         dot_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, dot_iq4_nl_avx2, nullptr,  // 14..21
         nullptr, dot_iq4_xs_avx2, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,  // 22..29
         one_column<bf16_cols<1>>, nullptr,                                           // 30..31
     },
     {
-        f32_cols<4>, f16_cols<4>, dot4_q4_0, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
-        dot4_q8_0, nullptr, nullptr, nullptr, dot4_q45_k<false>, dot4_q45_k<true>,  // 8..13
-        dot4_q6_k, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
+        f32_cols<4>, f16_cols<4>, q4_0_k::cols<4>, nullptr, nullptr, nullptr, nullptr, nullptr,    // 0..7
+        q8_0_k::cols<4>, nullptr, nullptr, nullptr, cols_q45_k<false, 4>, cols_q45_k<true, 4>,  // 8..13
+        cols_q6_k<4>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,    // 14..21
         nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
         bf16_cols<4>, nullptr,                                                       // 30..31
     },
     f16_to_f32,
     f32_to_f16,
-    {},
-    {},
-    {},
+    {
+        f32_cols<2>, f16_cols<2>, q4_0_k::cols<2>, nullptr, nullptr, nullptr, nullptr, nullptr,  // 0..7
+        q8_0_k::cols<2>, nullptr, nullptr, nullptr, cols_q45_k<false, 2>, cols_q45_k<true, 2>,  // 8..13
+        cols_q6_k<2>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,            // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,                 // 22..29
+        bf16_cols<2>, nullptr,                                                                  // 30..31
+    },
+    {
+        f32_cols<3>, f16_cols<3>, q4_0_k::cols<3>, nullptr, nullptr, nullptr, nullptr, nullptr,  // 0..7
+        q8_0_k::cols<3>, nullptr, nullptr, nullptr, cols_q45_k<false, 3>, cols_q45_k<true, 3>,  // 8..13
+        cols_q6_k<3>, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,            // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,                 // 22..29
+        bf16_cols<3>, nullptr,                                                                  // 30..31
+    },
+    {
+        nullptr, nullptr, q4_0_k::rows, nullptr, nullptr, nullptr, nullptr, nullptr,  // 0..7
+        q8_0_k::rows, nullptr, nullptr, nullptr, nullptr, nullptr,                   // 8..13
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 14..21
+        nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,      // 22..29
+        nullptr, nullptr,                                                            // 30..31
+    },
 };
 
 }  // namespace r1::kernels::detail
