@@ -61,6 +61,7 @@ const char* repack_mode_name(repack_mode m) {
 }
 
 result<repack_report> model::repack_for_amx(const repack_options& o) {
+  if (!w_->amx_copies.empty()) return invalid_argument("the weights of this model are already repacked");
   const auto t0 = std::chrono::steady_clock::now();
   repack_report r;
   r.mode = o.mode;

@@ -74,6 +74,7 @@ void check_type(const std::string& type) {
   EXPECT_EQ(on->bytes, on->eligible_bytes) << type;
   EXPECT_GT(on->bytes, 0u);
   expect_same_bits(want, run(*all, tokens), type + " repack on");
+  EXPECT_FALSE(all->repack_for_amx({repack_mode::on, 0, 2}).ok()) << "a second repacking";
 
   // A budget of a third of the copies: some matrices repacked, the others unpacked per call.
   auto some = load(path);

@@ -136,7 +136,7 @@ class model {
   // AMX prompt GEMM, when the amx kernel path is active. Call at most once, after load and
   // before any context is created (it changes the weight table); not thread safe.
   // Errors: resource_exhausted when mode is on and a copy cannot be allocated (auto skips
-  // the matrix instead).
+  // the matrix instead); invalid_argument when copies were already made.
   result<repack_report> repack_for_amx(const repack_options& o);
   const repack_report& repack() const { return repack_; }
 
