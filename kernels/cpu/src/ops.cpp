@@ -4,6 +4,7 @@
 // (vec_ops_*.cpp: within 2 ulp of std::exp, so paths agree to float rounding).
 #include "r1/kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -47,6 +48,16 @@ void silu(const float* x, float* dst, int64_t n) { detail::active_vec_ops().silu
 
 void swiglu(const float* gate, const float* up, float* dst, int64_t n) {
   detail::active_vec_ops().swiglu(gate, up, dst, n);
+}
+
+void swiglu(const float* gate, const float* up, float* dst, int64_t n, thread_pool& pool) {
+  constexpr int64_t k_chunk = 16384;  // a multiple of every vector width
+  const int64_t tasks = (n + k_chunk - 1) / k_chunk;
+  if (tasks <= 1 || pool.size() == 1) return swiglu(gate, up, dst, n);
+  pool.run(static_cast<int>(tasks), [&](int t, int) {
+    const int64_t b = t * k_chunk, e = std::min(n, b + k_chunk);
+    swiglu(gate + b, up + b, dst + b, e - b);
+  });
 }
 
 void softmax(float* x, int64_t n, float scale_by) { detail::active_vec_ops().softmax(x, n, scale_by); }

@@ -104,7 +104,7 @@ void ffn_swiglu(const model& m, forward_state& fs, const layer_weights& l) {
   const model_hparams& hp = m.hparams();
   norm_rows(fs.x.data(), l.ffn_norm, fs.xn.data(), fs.n, hp.n_embd, hp.rms_eps);
   linear_many(fs, {&l.ffn_gate, &l.ffn_up}, fs.xn.data(), fs.n, {fs.gate.data(), fs.up.data()});
-  kernels::swiglu(fs.gate.data(), fs.up.data(), fs.gate.data(), int64_t{hp.n_ff} * fs.n);
+  kernels::swiglu(fs.gate.data(), fs.up.data(), fs.gate.data(), int64_t{hp.n_ff} * fs.n, *fs.pool);
   linear(fs, l.ffn_down, fs.gate.data(), fs.n, fs.tmp.data());
   kernels::add(fs.x.data(), fs.tmp.data(), fs.x.data(), int64_t{hp.n_embd} * fs.n);
 }

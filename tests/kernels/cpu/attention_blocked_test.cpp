@@ -63,6 +63,23 @@ TEST(VecExp, WithinTwoUlpOfStdExpOnEveryPath) {
   }
 }
 
+// The pool variant splits a prompt's gate into chunks: the same bits as one call, on every path.
+TEST(VecExp, SwigluOnThePoolEqualsOneCall) {
+  test::path_guard guard;
+  std::mt19937 rng(62);
+  const int64_t n = 3 * 16384 + 4099;  // several chunks and a tail that is no whole vector
+  const auto gate = test::random_floats(rng, n, 6.0f);
+  const auto up = test::random_floats(rng, n);
+  thread_pool pool(2);
+  for (kernel_path p : test::supported_paths()) {
+    ASSERT_TRUE(set_kernel_path(kernel_path_name(p)).ok());
+    std::vector<float> one(n), split = gate;
+    swiglu(gate.data(), up.data(), one.data(), n);
+    swiglu(split.data(), up.data(), split.data(), n, pool);
+    ASSERT_EQ(split, one) << kernel_path_name(p);
+  }
+}
+
 TEST(VecExp, SwigluSiluAndSoftmaxMatchFloat64OnEveryPath) {
   test::path_guard guard;
   std::mt19937 rng(61);

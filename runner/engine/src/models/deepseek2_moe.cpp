@@ -36,7 +36,7 @@ void swiglu_rows(forward_state& fs, const kernels::matrix_view& gate, const kern
   const int64_t ne = gate.cols, nf = gate.rows;
   kernels::matmul(gate, x, n, ne, g, nf, *fs.pool, *fs.scratch);
   kernels::matmul(up, x, n, ne, u, nf, *fs.pool, *fs.scratch);
-  kernels::swiglu(g, u, g, nf * n);
+  kernels::swiglu(g, u, g, nf * n, *fs.pool);
   kernels::matmul(down, g, n, nf, out, ne, *fs.pool, *fs.scratch);
 }
 

@@ -9,6 +9,7 @@
 
 #include "r1/base/status.h"
 #include "r1/base/tensor_type.h"
+#include "r1/kernels/thread_pool.h"
 
 namespace r1::kernels {
 
@@ -28,6 +29,9 @@ void exp_row(const float* x, float* dst, int64_t n);
 // silu(v) = v / (1 + e^-v). swiglu: dst = silu(gate) * up. Vectorised with exp_row's exp.
 void silu(const float* x, float* dst, int64_t n);
 void swiglu(const float* gate, const float* up, float* dst, int64_t n);
+// The same split over the pool in chunks (a prompt's n_ff × n_tokens is memory bound on one
+// core); chunk edges fall on whole vectors, so the result is bit-identical to the call above.
+void swiglu(const float* gate, const float* up, float* dst, int64_t n, thread_pool& pool);
 
 // In-place softmax of x[0..n) after multiplying by `scale`; max-subtracted,
 // exp_row's exp, sum in double. A row of all -inf becomes all zeros.
