@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <utility>
 #include <type_traits>
 
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_epi32() (a self-initialised
@@ -17,6 +18,21 @@
 
 namespace r1::kernels::detail {
 namespace {
+
+// Lane r of a 128-bit vector from get(r), r = 0..R-1 (others zero). The lane index of
+// pinsrw/pinsrd must be a constant even in unoptimised builds, hence the index sequence.
+template <int... I, typename F>
+inline __m128i insert_u16s(std::integer_sequence<int, I...>, F get) {
+  __m128i h = _mm_setzero_si128();
+  ((h = _mm_insert_epi16(h, get(I), I)), ...);
+  return h;
+}
+template <int... I, typename F>
+inline __m128i insert_u32s(std::integer_sequence<int, I...>, F get) {
+  __m128i h = _mm_setzero_si128();
+  ((h = _mm_insert_epi32(h, get(I), I)), ...);
+  return h;
+}
 
 // Weight rows stream from memory once per matvec; the hardware prefetcher alone
 // left the small-block formats latency bound (measured 0.9 vs 2.4 GB/s for Q4_0),
@@ -166,8 +182,8 @@ void q8_0_like_tile(int64_t n, const void* x, size_t x_stride, const void* a, si
     }
     __m256 dxv = _mm256_setzero_ps();
     if constexpr (offset_form) {
-      __m128i h = _mm_setzero_si128();
-      for (int r = 0; r < R; ++r) h = _mm_insert_epi16(h, column<BX>(x, x_stride, r)[i].d, r);
+      const __m128i h = insert_u16s(std::make_integer_sequence<int, R>{},
+                                    [&](int r) { return column<BX>(x, x_stride, r)[i].d; });
       dxv = _mm256_cvtph_ps(h);
     }
     for (int r = 0; r < R; ++r) {
@@ -254,12 +270,11 @@ inline __m512i nibbles_64(const uint8_t* q) {
 template <typename BK, int R>
 inline __m256 k_row_scales(const void* w, size_t w_stride, int64_t i) {
   static_assert(R <= 4);
-  __m128i h = _mm_setzero_si128();
-  for (int r = 0; r < R; ++r) {
+  const __m128i h = insert_u32s(std::make_integer_sequence<int, R>{}, [&](int r) {
     uint32_t dd;
     std::memcpy(&dd, &column<BK>(w, w_stride, r)[i].d, 4);  // d and dmin are adjacent halves
-    h = _mm_insert_epi32(h, static_cast<int>(dd), r);
-  }
+    return static_cast<int>(dd);
+  });
   return _mm256_cvtph_ps(h);
 }
 
@@ -369,13 +384,11 @@ void q6_k_tile(int64_t n, const void* w, size_t w_stride, const void* a, size_t 
   const size_t pf = prefetch_distance(R, w_stride);
   for (int64_t i = 0; i < n / 256; ++i) {
     __m256i sc16[R];
-    __m128i dh = _mm_setzero_si128();
     __m512i sumi[R][NC];
     for (int r = 0; r < R; ++r) {
       const block_q6_k& b = column<block_q6_k>(w, w_stride, r)[i];
       prefetch_ahead(&b, pf, static_cast<int>(sizeof(block_q6_k)));
       sc16[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.scales)));
-      dh = _mm_insert_epi16(dh, b.d, r);
       for (int k = 0; k < NC; ++k) sumi[r][k] = _mm512_setzero_si512();
     }
     for (int h = 0; h < 2; ++h) {
@@ -404,7 +417,8 @@ void q6_k_tile(int64_t n, const void* w, size_t w_stride, const void* a, size_t 
         }
       }
     }
-    const __m256 dx = _mm256_cvtph_ps(dh);
+    const __m256 dx = _mm256_cvtph_ps(insert_u16s(std::make_integer_sequence<int, R>{},
+                                                  [&](int r) { return column<block_q6_k>(w, w_stride, r)[i].d; }));
     for (int k = 0; k < NC; ++k) {
       const block_q8_k& yb = column<block_q8_k>(a, a_stride, k)[i];
       const __m256i bsums = load256(yb.bsums);
