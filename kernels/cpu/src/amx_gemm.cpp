@@ -223,7 +223,7 @@ void write_out(const float* acc, int nt, int64_t t, int64_t r0, int64_t n_rows, 
 }
 
 // ---- Q8_0 / Q4_0: per 32-element block, 16 rows × 32 s8 and the row scales ----
-constexpr size_t q8_block_bytes = 512 + 64;
+constexpr size_t q8_block_bytes = amx_q8_block_bytes;
 
 template <bool four>
 void unpack_q8_0_like(const void* block, int n, uint8_t* p) {

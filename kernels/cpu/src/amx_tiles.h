@@ -80,6 +80,17 @@ struct amx_kernel {
 // code of amx_gemm.cpp runs unless the amx path is active.
 extern const amx_kernel amx_kernels[n_dot_slots];
 
+// A Q8_0 / Q4_0 panel block: 16 rows × 32 s8 quants (row r at byte 32r), then the
+// 16 rows' scales as floats.
+constexpr size_t amx_q8_block_bytes = 512 + 64;
+
+// Decode from a repacked Q8_0 matrix (amx_panel_decode.cpp): y[r] for the rows of
+// row tiles [rt_begin, rt_end) (clipped to `rows`) against one Q8_0 column x_q, the
+// tiles' panels back to back from `panels`. Bit for bit the Q8_0 dot kernels.
+using amx_panel_decode_fn = void (*)(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin,
+                                     int64_t rt_end, const void* x_q, float* y);
+extern const amx_panel_decode_fn amx_panel_decode_q8_0;
+
 // Quantizes n floats (a multiple of 256) to Q8_K, identical to quantize_row(Q8_K);
 // AVX-512, so only for the amx path (the prompt's activations, once per matmul).
 using amx_quantize_fn = void (*)(const float* x, void* dst, int64_t n);

@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "amx_matmul.h"
+#include "amx_tiles.h"
 #include "blocks.h"
 #include "r1/base/assert.h"
 #include "r1/kernels/quants.h"
@@ -86,6 +87,22 @@ void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1
   for (; r < r1; ++r) yc[r] = kern.dot(t.k, t.w + static_cast<size_t>(r) * t.w_stride, xcol(c_rest));
 }
 
+// Decode from a repacked Q8_0 matrix (see amx_tiles.h): one sequential stream of
+// panels per task, same bits as the dot kernels. False when w has no such copy.
+bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, float* y, thread_pool& pool) {
+  if (n_cols != 1 || w.amx_packed == nullptr || w.type != tensor_type::q8_0 || active_kernel_path() != kernel_path::amx)
+    return false;
+  const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
+  const int64_t group = std::max<int64_t>(1, rows_per_chunk(w.rows, 1, pool.size()) / detail::amx_tile);
+  const int64_t n_tasks = (row_tiles + group - 1) / group;
+  const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
+  pool.run(static_cast<int>(n_tasks), [&](int task, int) {
+    const int64_t rt = task * group;
+    detail::amx_panel_decode_q8_0(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, y);
+  });
+  return true;
+}
+
 }  // namespace
 
 int64_t amx_min_cols() { return g_amx_min_cols.load(std::memory_order_relaxed); }
@@ -127,6 +144,7 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
     detail::amx_matmul(*kern, w, x_q, n_cols, x_stride_bytes, y, y_stride, pool);
     return;
   }
+  if (decode_from_panels(w, x_q, n_cols, y, pool)) return;
   const size_t w_stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
   const auto* wd = static_cast<const uint8_t*>(w.data);
   const auto* xd = static_cast<const uint8_t*>(x_q);

@@ -11,8 +11,10 @@
 namespace r1::engine {
 namespace {
 
-// The matrices prompt batches multiply with kernels::matmul, layer by layer.
-std::vector<matrix*> prompt_matrices(weights& w) {
+// The matrices prompt batches multiply with kernels::matmul, layer by layer, then
+// a Q8_0 output head: decode reads Q8_0 copies (one sequential stream per task, see
+// kernels/matmul.h), and the head is a sixth of a 1.5B model's bytes per token.
+std::vector<matrix*> repack_candidates(weights& w) {
   std::vector<matrix*> out;
   for (layer_weights& l : w.layers) {
     for (matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.wq_a, &l.wq_b,
@@ -20,6 +22,8 @@ std::vector<matrix*> prompt_matrices(weights& w) {
       if (*m && kernels::amx_repacked_bytes(m->view) > 0) out.push_back(m);
     }
   }
+  if (w.output && w.output.view.type == tensor_type::q8_0 && kernels::amx_repacked_bytes(w.output.view) > 0)
+    out.push_back(&w.output);
   return out;
 }
 
@@ -66,7 +70,7 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
   repack_report r;
   r.mode = o.mode;
   r.amx = kernels::active_kernel_path() == kernels::kernel_path::amx;
-  std::vector<matrix*> ms = r.amx ? prompt_matrices(*w_) : std::vector<matrix*>{};
+  std::vector<matrix*> ms = r.amx ? repack_candidates(*w_) : std::vector<matrix*>{};
   r.eligible = static_cast<uint32_t>(ms.size());
   for (const matrix* m : ms) r.eligible_bytes += kernels::amx_repacked_bytes(m->view);
   if (o.mode == repack_mode::automatic) r.budget_bytes = o.budget_bytes ? o.budget_bytes : auto_budget(info_.weights_bytes);

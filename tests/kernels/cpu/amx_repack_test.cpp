@@ -2,8 +2,9 @@
 // repacked tiles equals the one that unpacks the rows at every call bit for bit
 // (same integer tile products, same float steps), for every AMX type, odd row /
 // column / K tails, padded row strides and 1 or 3 threads; the copy is really
-// what is read (the original bytes can be wiped); decode still reads the
-// original; sizes and errors. Skipped (with a message) without AMX.
+// what is read (the original bytes can be wiped); decode reads the Q8_0 panels
+// with the dot kernels' bits and the original bytes of the other types; sizes and
+// errors. Skipped (with a message) without AMX.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -68,8 +69,15 @@ void check(tensor_type t, const shape& s, size_t pad, std::mt19937& rng) {
   std::vector<uint8_t> zeros(w.size(), 0);
   pv.data = zeros.data();
   expect_bits_equal(unpacking, run(pv, x, s.n_cols, 2), what + " (original wiped)");
-  // ...while a single column (decode, the dot kernels) reads `data`: all zero here.
+  // ...and a single column (decode): Q8_0 reads its panels, with the dot kernels'
+  // bits (amx_panel_decode.cpp); the other types read `data`, all zero here.
   const std::vector<float> one = run(pv, x, 1, 2);
+  if (t == tensor_type::q8_0) {
+    const std::vector<float> dots = run(mv, x, 1, 1);
+    expect_bits_equal(dots, one, what + " (decode from the panels, 2 threads)");
+    expect_bits_equal(dots, run(pv, x, 1, 3), what + " (decode from the panels, 3 threads)");
+    return;
+  }
   for (int64_t r = 0; r < s.rows; ++r) ASSERT_EQ(one[static_cast<size_t>(r)], 0.0f) << what << " decode row " << r;
 }
 

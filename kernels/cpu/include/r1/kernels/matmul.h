@@ -27,8 +27,10 @@ struct matrix_view {
   const void* data = nullptr;
   size_t row_stride_bytes = 0;      // 0: packed rows (row_size(type, cols))
   // Optional: amx_packed_matrix::data() of this very matrix (r1/kernels/amx_packed_matrix.h).
-  // AMX prompt batches then read its tiles instead of unpacking the rows at every call;
-  // everything else reads `data`. Not owned; must outlive every matmul with this view.
+  // AMX prompt batches then read its tiles instead of unpacking the rows at every call,
+  // and a Q8_0 decode (one column) reads its panels as one sequential stream per task
+  // (bit for bit the dot kernels); everything else reads `data`. Not owned; must
+  // outlive every matmul with this view.
   const void* amx_packed = nullptr;
 };
 
