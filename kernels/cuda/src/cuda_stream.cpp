@@ -35,10 +35,13 @@ T* ptr(const tensor_arg& a) {
 
 class cuda_stream final : public stream {
  public:
-  cuda_stream(const cuda_device& d, int dev, cudaStream_t s) : owner_(d), dev_(dev), s_(s) {}
+  cuda_stream(const cuda_device& d, int dev, cudaStream_t s) : owner_(d), dev_(dev), s_(s) {
+    if (cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) sm_count_ = 1;
+  }
   ~cuda_stream() override {
     cudaSetDevice(dev_);
     cudaStreamSynchronize(s_);
+    if (attn_scratch_) cudaFree(attn_scratch_);
     cudaStreamDestroy(s_);
   }
 
@@ -87,6 +90,7 @@ class cuda_stream final : public stream {
     R1_RETURN_IF_ERROR(check_attention(a));
     R1_RETURN_IF_ERROR(own({a.q, a.out}));
     if (a.n_kv > 0) R1_RETURN_IF_ERROR(own({a.k.data, a.v.data}));
+    R1_RETURN_IF_ERROR(reserve_attention_scratch(plan_attention(attention_consts_of(a), sm_count_).scratch_bytes));
     return queue(a);
   }
   status copy(tensor_arg src, tensor_arg dst, size_t n) override {
@@ -115,6 +119,23 @@ class cuda_stream final : public stream {
     cudaSetDevice(dev_);
     return ok_status();
   }
+  // Grows the scratch of the split attention when an op is queued, never inside a
+  // capture (ops are recorded then and launched at end_step). The old block may be in
+  // use by launched work or a graph of an earlier step: the stream drains first.
+  status reserve_attention_scratch(size_t bytes) {
+    if (bytes <= attn_scratch_bytes_) return ok_status();
+    R1_RETURN_IF_ERROR(cuda_status(cudaStreamSynchronize(s_), "attention scratch"));
+    if (attn_scratch_) cudaFree(attn_scratch_);
+    attn_scratch_ = nullptr;
+    attn_scratch_bytes_ = 0;
+    const size_t mib = size_t{1} << 20, n = (bytes + mib - 1) / mib * mib;
+    void* p = nullptr;
+    R1_RETURN_IF_ERROR(cuda_status(cudaMalloc(&p, n), "attention scratch"));
+    attn_scratch_ = static_cast<float*>(p);
+    attn_scratch_bytes_ = n;
+    return ok_status();
+  }
+  static attention_consts attention_consts_of(const attention_op_args& a);
   // Launches now, or records for end_step() inside a step that becomes a graph.
   template <class A>
   status queue(const A& a) {
@@ -170,6 +191,9 @@ class cuda_stream final : public stream {
   bool warned_ = false;  // the first failed capture of this stream was logged as a warning
   std::vector<recorded_op> ops_;
   step_graph graph_;
+  int sm_count_ = 1;
+  float* attn_scratch_ = nullptr;  // partials of the split attention, owned
+  size_t attn_scratch_bytes_ = 0;
 };
 
 status cuda_stream::launch(const rope_args& a) {
@@ -193,8 +217,8 @@ status cuda_stream::launch(const rope_args& a) {
   return cu::rope(s_, ptr(a.x), ptr<int32_t>(a.pos), ptr(a.freq_factors), c);
 }
 
-status cuda_stream::launch(const attention_op_args& a) {
-  const attention_consts c{a.q_stride,
+attention_consts cuda_stream::attention_consts_of(const attention_op_args& a) {
+  return attention_consts{a.q_stride,
                            a.out_stride,
                            a.n_q,
                            a.n_head,
@@ -211,8 +235,15 @@ status cuda_stream::launch(const attention_op_args& a) {
                            a.k.head_stride_bytes,
                            a.v.pos_stride_bytes,
                            a.v.head_stride_bytes};
+}
+
+status cuda_stream::launch(const attention_op_args& a) {
+  const attention_consts c = attention_consts_of(a);
   const uint8_t* k = a.n_kv > 0 ? ptr<uint8_t>(a.k.data) : nullptr;
   const uint8_t* v = a.n_kv > 0 ? ptr<uint8_t>(a.v.data) : nullptr;
+  const attention_split_plan p = plan_attention(c, sm_count_);
+  if (p.heads_per_block > 0)
+    return cu::attention_split(s_, ptr(a.q), k, v, ptr(a.out), c, p, attn_scratch_, attn_scratch_bytes_);
   return cu::attention(s_, ptr(a.q), k, v, ptr(a.out), c);
 }
 

@@ -44,6 +44,22 @@ struct attention_consts {
   bool k_f16, v_f16;
   size_t k_pos, k_head, v_pos, v_head;  // bytes
 };
+// The split-KV path for decode and small batches (op_attention_split.cu). heads_per_block
+// 0: the shape takes the prompt kernel and needs no scratch. Otherwise the launch needs
+// scratch_bytes of device memory for the per-chunk partials; a pure function of the
+// consts and the SM count, so the stream sizes its scratch when the op is queued
+// (never while a graph is captured) and the launch computes the same plan.
+struct attention_split_plan {
+  int heads_per_block = 0;  // query heads of one KV group served by one block
+  int n_chunks = 0;         // KV chunks per (query, head group)
+  int64_t chunk_len = 0;    // keys per chunk, a multiple of 64
+  size_t scratch_bytes = 0;
+};
+attention_split_plan plan_attention(const attention_consts& c, int sm_count);
+status attention_split(cudaStream_t s, const float* q, const uint8_t* k, const uint8_t* v, float* out,
+                       const attention_consts& c, const attention_split_plan& p, float* scratch,
+                       size_t scratch_bytes);
+// The prompt kernel (op_attention.cu): one block per (head, query).
 status attention(cudaStream_t s, const float* q, const uint8_t* k, const uint8_t* v, float* out,
                  const attention_consts& c);
 

@@ -1,6 +1,7 @@
-// Flash-style attention, one block of 64 threads per (head, query): a tile of
-// 64 keys is scored (one key per thread), then an online softmax (running max
-// and sum) rescales the output accumulated in registers (8 dims per thread).
+// Flash-style attention for prompts, one block of 64 threads per (head, query): a
+// tile of 64 keys is scored (one key per thread), then an online softmax (running
+// max and sum) rescales the output accumulated in registers (8 dims per thread).
+// Decode and small batches take the split-KV path (op_attention_split.cu) instead.
 #include <cuda_fp16.h>
 
 #include "launch.h"

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "attention_reference.h"
 #include "backend_test_util.h"
 #include "r1/kernels/ops.h"
 #include "r1/kernels/quants.h"
@@ -307,82 +308,11 @@ TEST(backend_ops, convert_rows_to_f16_and_f32) {
   }
 }
 
-struct attn_case {
-  const char* name;
-  tensor_type kt, vt;
-  int n_head, n_head_kv, dk, dv;
-  int64_t n_q, n_kv, q_pos0;
-  bool causal;
-};
-
 class attention_cases : public ::testing::TestWithParam<attn_case> {};
 
 TEST_P(attention_cases, matches_float64_softmax) {
-  const attn_case c = GetParam();
-  const int64_t q_stride = c.n_head * c.dk, out_stride = c.n_head * c.dv;
-  const auto q = random_floats(c.n_q * q_stride, -1, 1, 91);
-  const auto kf = random_floats(std::max<int64_t>(c.n_kv, 1) * c.n_head_kv * c.dk, -1, 1, 92);
-  const auto vf = random_floats(std::max<int64_t>(c.n_kv, 1) * c.n_head_kv * c.dv, -1, 1, 93);
-  // Cache rows: position-major, heads packed; values rounded to the cache type first.
-  auto store = [](tensor_type t, const std::vector<float>& f, std::vector<double>& rounded) {
-    std::vector<uint8_t> bytes(row_size(t, static_cast<int64_t>(f.size())));
-    EXPECT_TRUE(quantize_row(t, f.data(), bytes.data(), static_cast<int64_t>(f.size())).ok());
-    std::vector<float> back(f.size());
-    EXPECT_TRUE(dequantize_row(t, bytes.data(), back.data(), static_cast<int64_t>(f.size())).ok());
-    rounded.assign(back.begin(), back.end());
-    return bytes;
-  };
-  std::vector<double> kd, vd;
-  const auto kb = store(c.kt, kf, kd), vb = store(c.vt, vf, vd);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.dk));
-  std::vector<double> ref(c.n_q * out_stride, 0.0);
-  const int group = c.n_head / c.n_head_kv;
-  for (int64_t i = 0; i < c.n_q; ++i)
-    for (int h = 0; h < c.n_head; ++h) {
-      const int hk = h / group;
-      const int64_t end = c.causal ? std::min(c.n_kv, c.q_pos0 + i + 1) : c.n_kv;
-      std::vector<double> sc(end);
-      double m = -INFINITY, sum = 0;
-      for (int64_t j = 0; j < end; ++j) {
-        double s = 0;
-        for (int e = 0; e < c.dk; ++e) s += q[i * q_stride + h * c.dk + e] * kd[(j * c.n_head_kv + hk) * c.dk + e];
-        sc[j] = s * scale;
-        m = std::max(m, sc[j]);
-      }
-      for (int64_t j = 0; j < end; ++j) sum += (sc[j] = std::exp(sc[j] - m));
-      for (int64_t j = 0; j < end; ++j)
-        for (int e = 0; e < c.dv; ++e)
-          ref[i * out_stride + h * c.dv + e] += sc[j] / sum * vd[(j * c.n_head_kv + hk) * c.dv + e];
-    }
-  for (device* d : all_devices()) {
-    auto qt = upload(*d, q), kt = upload(*d, kb), vt = upload(*d, vb), ot = zeros(*d, ref.size() * 4);
-    attention_op_args a;
-    a.q = qt.arg();
-    a.out = ot.arg();
-    a.q_stride = q_stride;
-    a.out_stride = out_stride;
-    a.n_q = c.n_q;
-    a.n_head = c.n_head;
-    a.n_head_kv = c.n_head_kv;
-    a.head_dim_k = c.dk;
-    a.head_dim_v = c.dv;
-    a.n_kv = c.n_kv;
-    a.q_pos0 = c.q_pos0;
-    a.causal = c.causal;
-    a.scale = scale;
-    a.k = {c.kt, kt.arg(), row_size(c.kt, c.n_head_kv * c.dk), row_size(c.kt, c.dk)};
-    a.v = {c.vt, vt.arg(), row_size(c.vt, c.n_head_kv * c.dv), row_size(c.vt, c.dv)};
-    auto s = d->create_stream().value();
-    const status st = s->attention(a);
-    ASSERT_TRUE(st.ok()) << st.message();
-    ASSERT_TRUE(s->synchronize().ok());
-    const auto y = download_floats(ot, ref.size());
-    // CPU converts q to F16 for an F16 cache (~1e-7); GPUs use f32 q.
-    EXPECT_LT(nmse(y, ref), 1e-6) << device_label(*d);
-    if (c.n_kv == 0) {
-      for (float v : y) ASSERT_EQ(v, 0.0f);
-    }
-  }
+  const attn_data data = make_attention_data(GetParam());
+  for (device* d : all_devices()) expect_attention_matches(*d, data);
 }
 
 INSTANTIATE_TEST_SUITE_P(

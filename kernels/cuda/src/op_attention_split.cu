@@ -1,0 +1,223 @@
+// Split-KV ("flash-decoding") attention for decode and small batches. The keys of
+// each (query, head) are cut into chunks; one block of 64 or 128 threads scores
+// one chunk for up to 8 query heads that share a KV head (K/V rows are read once
+// for all of them) and writes an unnormalised partial (max, sum, output) to the
+// stream's scratch. A second kernel merges the partials of each (query, head)
+// with the log-sum-exp rule. With n_head x n_q blocks the prompt kernel leaves
+// most SMs idle during decode; here the chunk count is chosen so that the grid
+// fills the device.
+//
+// Scores: 8 lanes per key, each reading every 8th dim of the row (consecutive
+// lanes read consecutive dims), reduced with shuffles. P·V: each thread owns up
+// to 4 output dims of every head of the block and walks the tile's keys (V rows
+// read coalesced across the block).
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "launch.h"
+
+namespace r1::kernels::cu {
+
+namespace {
+
+constexpr int k_tile = 64;           // keys scored per pass of a block
+constexpr int k_lanes_per_key = 8;   // lanes sharing one key's dot product
+constexpr int k_max_heads = 8;       // query heads per block (one KV group or part of it)
+constexpr int k_max_dv_per_thread = 4;
+constexpr int k_max_dk = 576;
+constexpr int k_max_dv = 512;
+constexpr int k_max_chunks = 256;
+constexpr int k_split_max_q = 16;    // larger batches take the prompt kernel
+constexpr int k_blocks_per_sm = 2;   // the grid size aimed at
+
+__device__ __forceinline__ float load(const uint8_t* row, int d, bool f16) {
+  return f16 ? __half2float(reinterpret_cast<const __half*>(row)[d]) : reinterpret_cast<const float*>(row)[d];
+}
+
+__device__ __forceinline__ int64_t key_end(const attention_consts& c, int64_t qi) {
+  return c.causal ? min(c.n_kv, c.q_pos0 + qi + 1) : c.n_kv;
+}
+
+// Scores keys [t0, t0 + k_tile) of the block's heads into ps (-inf past k1).
+__device__ void score_tile(const float* qs, const uint8_t* k, int64_t t0, int64_t k1, int hk, int heads,
+                           const attention_consts& c, float (*ps)[k_tile]) {
+  const int tid = threadIdx.x, lane = tid % k_lanes_per_key, step = blockDim.x / k_lanes_per_key;
+  for (int j = tid / k_lanes_per_key; j < k_tile; j += step) {
+    const int64_t key = t0 + j;
+    float part[k_max_heads] = {};
+    if (key < k1) {
+      const uint8_t* kr = k + key * c.k_pos + hk * c.k_head;
+      for (int d = lane; d < c.dk; d += k_lanes_per_key) {
+        const float kv = load(kr, d, c.k_f16);
+#pragma unroll
+        for (int h = 0; h < k_max_heads; ++h)
+          if (h < heads) part[h] += qs[h * c.dk + d] * kv;
+      }
+    }
+#pragma unroll
+    for (int h = 0; h < k_max_heads; ++h) {
+      for (int off = k_lanes_per_key / 2; off > 0; off /= 2) part[h] += __shfl_xor_sync(0xffffffffu, part[h], off);
+    }
+    if (lane == 0) {
+      for (int h = 0; h < heads; ++h) ps[h][j] = key < k1 ? part[h] * c.scale : -INFINITY;
+    }
+  }
+}
+
+// Online softmax step of one tile: one warp per head turns scores into weights
+// exp(s - m_new) and updates the running max and sum; corr is the factor for the
+// output accumulated so far.
+__device__ void softmax_tile(int heads, float (*ps)[k_tile], float* m_run, float* l_run, float* corr) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, n_warps = blockDim.x / 32;
+  for (int h = warp; h < heads; h += n_warps) {
+    float s0 = ps[h][lane], s1 = ps[h][lane + 32];
+    float tm = fmaxf(s0, s1);
+    for (int off = 16; off > 0; off /= 2) tm = fmaxf(tm, __shfl_xor_sync(0xffffffffu, tm, off));
+    // A tile always holds a key of this query, so m_new is finite.
+    const float m_new = fmaxf(m_run[h], tm);
+    s0 = expf(s0 - m_new);
+    s1 = expf(s1 - m_new);
+    ps[h][lane] = s0;
+    ps[h][lane + 32] = s1;
+    float sum = s0 + s1;
+    for (int off = 16; off > 0; off /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+    if (lane == 0) {
+      const float f = expf(m_run[h] - m_new);  // 0 for the first tile (m_run = -inf)
+      corr[h] = f;
+      l_run[h] = l_run[h] * f + sum;
+      m_run[h] = m_new;
+    }
+  }
+}
+
+// grid (n_chunks, n_head / heads, n_q); dynamic shared memory: heads * dk floats.
+__global__ void split_kernel(const float* q, const uint8_t* k, const uint8_t* v, float* part_o, float2* part_ml,
+                             attention_consts c, int heads, int64_t chunk_len) {
+  extern __shared__ float qs[];
+  __shared__ float ps[k_max_heads][k_tile];
+  __shared__ float m_run[k_max_heads], l_run[k_max_heads], corr[k_max_heads];
+  const int tid = threadIdx.x, n_chunks = gridDim.x, chunk = blockIdx.x;
+  const int h0 = blockIdx.y * heads, hk = h0 / (c.n_head / c.n_head_kv);
+  const int64_t qi = blockIdx.z;
+  for (int i = tid; i < heads * c.dk; i += blockDim.x) qs[i] = q[qi * c.q_stride + int64_t{h0} * c.dk + i];
+  if (tid < heads) {
+    m_run[tid] = -INFINITY;
+    l_run[tid] = 0.0f;
+  }
+  __syncthreads();
+  const int64_t k0 = chunk * chunk_len, k1 = min(k0 + chunk_len, key_end(c, qi));
+  float acc[k_max_heads][k_max_dv_per_thread] = {};
+  for (int64_t t0 = k0; t0 < k1; t0 += k_tile) {
+    score_tile(qs, k, t0, k1, hk, heads, c, ps);
+    __syncthreads();
+    softmax_tile(heads, ps, m_run, l_run, corr);
+    __syncthreads();
+#pragma unroll
+    for (int h = 0; h < k_max_heads; ++h) {
+      if (h >= heads) break;
+      const float f = corr[h];
+#pragma unroll
+      for (int e = 0; e < k_max_dv_per_thread; ++e) acc[h][e] *= f;
+    }
+    const int n_in = static_cast<int>(min(static_cast<int64_t>(k_tile), k1 - t0));
+    for (int j = 0; j < n_in; ++j) {
+      const uint8_t* vr = v + (t0 + j) * c.v_pos + hk * c.v_head;
+#pragma unroll
+      for (int e = 0; e < k_max_dv_per_thread; ++e) {
+        const int d = tid + e * blockDim.x;
+        if (d >= c.dv) break;
+        const float vv = load(vr, d, c.v_f16);
+#pragma unroll
+        for (int h = 0; h < k_max_heads; ++h)
+          if (h < heads) acc[h][e] += ps[h][j] * vv;
+      }
+    }
+    __syncthreads();  // ps and corr are rewritten by the next tile
+  }
+#pragma unroll
+  for (int h = 0; h < k_max_heads; ++h) {
+    if (h >= heads) break;
+    const int64_t slot = (qi * c.n_head + h0 + h) * n_chunks + chunk;
+#pragma unroll
+    for (int e = 0; e < k_max_dv_per_thread; ++e) {
+      const int d = tid + e * blockDim.x;
+      if (d < c.dv) part_o[slot * c.dv + d] = acc[h][e];
+    }
+    if (tid == 0) part_ml[slot] = make_float2(m_run[h], l_run[h]);
+  }
+}
+
+// grid (n_head, n_q): out = sum_c w_c o_c / sum_c w_c l_c with w_c = exp(m_c - max m).
+__global__ void merge_kernel(const float* part_o, const float2* part_ml, float* out, attention_consts c,
+                             int n_chunks) {
+  __shared__ float w[k_max_chunks];
+  __shared__ float inv_l;
+  const int h = blockIdx.x, tid = threadIdx.x;
+  const int64_t qi = blockIdx.y, base = (qi * c.n_head + h) * n_chunks;
+  float m = -INFINITY;
+  for (int i = 0; i < n_chunks; ++i) m = fmaxf(m, part_ml[base + i].x);
+  for (int i = tid; i < n_chunks; i += blockDim.x) w[i] = part_ml[base + i].x == -INFINITY ? 0.0f : expf(part_ml[base + i].x - m);
+  __syncthreads();
+  if (tid == 0) {
+    float l = 0;
+    for (int i = 0; i < n_chunks; ++i) l += w[i] * part_ml[base + i].y;
+    inv_l = l > 0 ? 1.0f / l : 0.0f;  // no keys: zeros, like the prompt kernel
+  }
+  __syncthreads();
+  for (int d = tid; d < c.dv; d += blockDim.x) {
+    float s = 0;
+    for (int i = 0; i < n_chunks; ++i)
+      if (w[i] != 0.0f) s += w[i] * part_o[(base + i) * c.dv + d];
+    out[qi * c.out_stride + int64_t{h} * c.dv + d] = s * inv_l;
+  }
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+attention_split_plan plan_attention(const attention_consts& c, int sm_count) {
+  attention_split_plan p;
+  if (c.n_q > k_split_max_q || c.dk > k_max_dk || c.dv > k_max_dv || c.n_head % c.n_head_kv != 0) return p;
+  const int group = c.n_head / c.n_head_kv;
+  const int64_t span = std::max<int64_t>(c.causal ? std::min(c.n_kv, c.q_pos0 + c.n_q) : c.n_kv, 1);
+  const int64_t target = int64_t{k_blocks_per_sm} * std::max(sm_count, 1);
+  // Heads per block: the largest divisor of the group up to 8 whose grid still fills
+  // the SMs (a block per KV head reads K/V once for its whole group); else one head.
+  for (int heads = std::min(group, k_max_heads); heads >= 1; --heads) {
+    if (group % heads != 0) continue;
+    const int64_t rows = int64_t{c.n_head / heads} * c.n_q;
+    int64_t chunks = std::min(ceil_div(span, k_tile), ceil_div(target, rows));
+    chunks = std::clamp<int64_t>(chunks, 1, k_max_chunks);
+    p.heads_per_block = heads;
+    p.chunk_len = ceil_div(ceil_div(span, chunks), k_tile) * k_tile;
+    p.n_chunks = static_cast<int>(ceil_div(span, p.chunk_len));
+    if (rows * p.n_chunks >= sm_count) break;
+  }
+  const int64_t slots = c.n_q * c.n_head * p.n_chunks;
+  p.scratch_bytes = static_cast<size_t>(slots) * (static_cast<size_t>(c.dv) + 2) * sizeof(float);
+  return p;
+}
+
+status attention_split(cudaStream_t s, const float* q, const uint8_t* k, const uint8_t* v, float* out,
+                       const attention_consts& c, const attention_split_plan& p, float* scratch,
+                       size_t scratch_bytes) {
+  if (p.heads_per_block <= 0 || p.scratch_bytes > scratch_bytes || scratch == nullptr)
+    return internal_error("cuda: split attention launched without its scratch");
+  const int64_t slots = c.n_q * c.n_head * p.n_chunks;
+  // (max, sum) pairs first: the scratch comes from cudaMalloc, so they are 8-byte aligned.
+  auto* part_ml = reinterpret_cast<float2*>(scratch);
+  float* part_o = scratch + 2 * slots;
+  const int threads = c.dv <= 64 ? 64 : 128;
+  const dim3 grid(static_cast<unsigned>(p.n_chunks), static_cast<unsigned>(c.n_head / p.heads_per_block),
+                  static_cast<unsigned>(c.n_q));
+  const size_t shm = static_cast<size_t>(p.heads_per_block) * c.dk * sizeof(float);
+  split_kernel<<<grid, threads, shm, s>>>(q, k, v, part_o, part_ml, c, p.heads_per_block, p.chunk_len);
+  R1_RETURN_IF_ERROR(launch_status("attention (split)"));
+  merge_kernel<<<dim3(static_cast<unsigned>(c.n_head), static_cast<unsigned>(c.n_q)), 128, 0, s>>>(
+      part_o, part_ml, out, c, p.n_chunks);
+  return launch_status("attention (merge)");
+}
+
+}  // namespace r1::kernels::cu
