@@ -223,7 +223,7 @@ void write_out(const float* acc, int nt, int64_t t, int64_t r0, int64_t n_rows, 
 }
 
 // ---- Q8_0 / Q4_0: per 32-element block, 16 rows × 32 s8 and the row scales ----
-constexpr size_t q8_block_bytes = amx_q8_block_bytes;
+constexpr size_t q8_block_bytes = 512 + 64;
 
 template <bool four>
 void unpack_q8_0_like(const void* block, int n, uint8_t* p) {
@@ -426,7 +426,7 @@ extern const amx_kernel amx_kernels[n_dot_slots] = {
      false},  // 2
     {}, {}, {}, {}, {},
     {task<q8_format<false>>, work_bytes<q8_format<false>>, unpack_tile<q8_format<false>>,
-     panel_bytes<q8_format<false>>, false},  // 8
+     panel_bytes<q8_format<false>>, false, q8_0_write_decode_panel, q8_0_decode_panel_bytes},  // 8
     {}, {}, {},
     {task<kq_format<4>>, work_bytes<kq_format<4>>, unpack_tile<kq_format<4>>, panel_bytes<kq_format<4>>, true},  // 12
     {task<kq_format<5>>, work_bytes<kq_format<5>>, unpack_tile<kq_format<5>>, panel_bytes<kq_format<5>>, true},  // 13

@@ -40,7 +40,8 @@ void amx_matmul(const amx_kernel& kern, const matrix_view& w, const void* x_q, i
     amx_pack_act_tile(kern.q8_k, x_q, n_cols, x_stride_bytes, w.cols, t, act);
   });
   // A repacked matrix brings its panels; the work buffer then holds only acc and C.
-  const auto* packed = static_cast<const uint8_t*>(w.amx_packed);
+  // (A copy in another layout, kern.repack, is for decode: unpack as without one.)
+  const auto* packed = kern.repack ? nullptr : static_cast<const uint8_t*>(w.amx_packed);
   const size_t panel_bytes = kern.panel_bytes(w.cols);
   const size_t work_bytes =
       ((packed ? kern.work_bytes(w.cols) - panel_bytes : kern.work_bytes(w.cols)) + 63) & ~static_cast<size_t>(63);

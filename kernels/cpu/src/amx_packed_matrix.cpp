@@ -1,6 +1,7 @@
-// The repacked copy of a weight matrix for the AMX prompt GEMM: each row tile's
+// The repacked copy of a weight matrix: for the AMX prompt GEMM each row tile's
 // panel written by the same unpacking code a task runs (amx_gemm.cpp), so the
-// tile kernels cannot tell a repacked panel from a freshly unpacked one.
+// tile kernels cannot tell a repacked panel from a freshly unpacked one; for Q8_0
+// the decode panels of amx_panel_decode.cpp.
 #include "r1/kernels/amx_packed_matrix.h"
 
 #include <sys/mman.h>
@@ -33,7 +34,7 @@ void detail::amx_unmap_fn::operator()(uint8_t* p) const {
 size_t amx_repacked_bytes(const matrix_view& w) {
   const detail::amx_kernel* k = kernel_of(w);
   if (k == nullptr || w.rows <= 0 || w.cols <= 0) return 0;
-  return k->panel_bytes(w.cols) * static_cast<size_t>(row_tiles(w));
+  return (k->repack_bytes ? k->repack_bytes : k->panel_bytes)(w.cols) * static_cast<size_t>(row_tiles(w));
 }
 
 bool amx_repack_useful(const matrix_view& w) {
@@ -64,10 +65,10 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool) {
   wt.stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
   wt.rows = w.rows;
   wt.cols = w.cols;
-  const size_t panel = k.panel_bytes(w.cols);
+  const size_t panel = (k.repack_bytes ? k.repack_bytes : k.panel_bytes)(w.cols);
+  const detail::amx_unpack_fn write = k.repack ? k.repack : k.unpack;
   uint8_t* base = out.data_.get();
-  pool.run(static_cast<int>(row_tiles(w)),
-           [&](int rt, int) { k.unpack(wt, rt, base + panel * static_cast<size_t>(rt)); });
+  pool.run(static_cast<int>(row_tiles(w)), [&](int rt, int) { write(wt, rt, base + panel * static_cast<size_t>(rt)); });
   return out;
 }
 

@@ -1,16 +1,21 @@
-// Decode (one activation column) straight from a repacked Q8_0 matrix: the panels
-// of amx_gemm.cpp hold 16 rows × 32 quants per block back to back, so a task reads
-// one sequential stream instead of 16 row streams, and two rows share each 512-bit
-// register. AVX-512 VNNI; reached only on the amx path.
+// Q8_0's repacked copy: decode panels in the VNNI layout (amx_tiles.h), read by a
+// decode or a small batch (below the AMX threshold) as one sequential stream per
+// task. Each 512-bit
+// load holds 4 quants of all 16 rows of a tile, so one vpdpbusd with the
+// activation's 4 bytes broadcast advances every row: 8 per 32-element block, then
+// one conversion and one fused multiply-add per block for the 16 rows together
+// (the row-major dot kernels spend those per 32 bytes of one row). AVX-512 VNNI;
+// reached only on the amx path.
 //
-// The outputs are bit for bit those of the Q8_0 dot kernels (dot_avx512.cpp): the
-// same exact i32 lanes (offset form: (x + 128)·y − 128·Σy), the same scale product
-// dx·dy, the same fused multiply-adds per lane into an even-block and an odd-block
-// accumulator, and the same final reduction of their sum. Lanes 0-7 of a register
-// belong to row 2j, lanes 8-15 to row 2j + 1.
+// Numerics: the block sums are exact integers (the quants are stored plus 128 as
+// unsigned bytes; −128·Σy per activation block restores them), each row adds
+// (dw·dy)·sum block after block with one rounding per fused multiply-add. The dot
+// kernels sum the same exact products in another float order, so results agree
+// to float rounding, not bit for bit.
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 on _mm512_undefined_* in the intrinsic headers
@@ -21,60 +26,116 @@
 namespace r1::kernels::detail {
 namespace {
 
-constexpr int k_pairs = amx_tile / 2;
-constexpr size_t k_prefetch = 2048;  // bytes ahead of the block being read
+constexpr size_t k_quant_bytes = 512;  // one block of a 16-row tile
+constexpr size_t k_prefetch = 4096;    // bytes ahead of the block being read
 
 inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
-inline float hsum256(__m256 v) { return _mm512_reduce_add_ps(_mm512_zextps256_ps512(v)); }
 
-struct tile_acc {
-  __m512 even[k_pairs], odd[k_pairs];
+size_t scale_bytes(int64_t nb) { return (static_cast<size_t>(nb) * 32 + 63) & ~static_cast<size_t>(63); }
+
+// Per activation block: 128·Σy (what the +128 on the weights adds) and dy.
+struct act_block {
+  int32_t comp;
+  float d;
 };
-
-// One 32-element block b of a 16-row panel into acc (even or odd by b's parity).
-inline void panel_block(const uint8_t* blk, const block_q8_0& yb, __m512 (&acc)[k_pairs]) {
-  const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb.qs)));
-  const __m512i offset = _mm512_set1_epi8(static_cast<char>(0x80));
-  const __m512i base = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, y));
-  const __m512 dxy = _mm512_mul_ps(_mm512_loadu_ps(reinterpret_cast<const float*>(blk + 512)), _mm512_set1_ps(h2f(yb.d)));
-  _mm_prefetch(reinterpret_cast<const char*>(blk) + k_prefetch, _MM_HINT_T0);
-  _mm_prefetch(reinterpret_cast<const char*>(blk) + k_prefetch + 64 * 4, _MM_HINT_T0);
-  for (int j = 0; j < k_pairs; ++j) {
-    const __m512i x = _mm512_xor_si512(_mm512_loadu_si512(blk + 64 * j), offset);
-    const __m512 p = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, x, y));
-    const __m512i idx = _mm512_inserti64x4(_mm512_set1_epi32(2 * j), _mm256_set1_epi32(2 * j + 1), 1);
-    acc[j] = _mm512_fmadd_ps(_mm512_permutexvar_ps(idx, dxy), p, acc[j]);
+// The blocks of n_cols columns (column c at x_q + c·x_stride), column-major.
+const act_block* activation_blocks(const uint8_t* x_q, size_t x_stride, int64_t n_cols, int64_t nb) {
+  thread_local std::vector<act_block> store;
+  const size_t n = static_cast<size_t>(nb * n_cols);
+  if (store.size() < n) store.resize(n);
+  for (int64_t c = 0; c < n_cols; ++c) {
+    const auto* yb = reinterpret_cast<const block_q8_0*>(x_q + static_cast<size_t>(c) * x_stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      int32_t s = 0;
+      for (int j = 0; j < 32; ++j) s += yb[b].qs[j];
+      store[static_cast<size_t>(c * nb + b)] = {128 * s, h2f(yb[b].d)};
+    }
   }
+  return store.data();
 }
 
-void decode_q8_0(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
-                 const void* x_q, float* y) {
-  const int64_t nb = cols / qk_legacy;
-  const size_t panel = static_cast<size_t>(nb) * amx_q8_block_bytes;
-  const auto* yb = static_cast<const block_q8_0*>(x_q);
-  for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
-    const uint8_t* p = panels + panel * static_cast<size_t>(rt);
-    tile_acc a;
-    for (int j = 0; j < k_pairs; ++j) a.even[j] = a.odd[j] = _mm512_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= nb; b += 2) {
-      panel_block(p + static_cast<size_t>(b) * amx_q8_block_bytes, yb[b], a.even);
-      panel_block(p + static_cast<size_t>(b + 1) * amx_q8_block_bytes, yb[b + 1], a.odd);
+// The 16 rows of one tile against NC columns (column k's blocks at yb[k], its
+// act_blocks at ab + k·nb): y[k·y_stride + n] for n < n_rows. Each column goes
+// through the same operations whatever NC, so a batch gives each column the bits
+// of its own decode.
+template <int NC>
+void decode_tile(const uint8_t* panel, int64_t nb, const block_q8_0* const* yb, const act_block* ab, float* y,
+                 int64_t y_stride, int n_rows) {
+  const auto* scales = reinterpret_cast<const __m256i*>(panel + static_cast<size_t>(nb) * k_quant_bytes);
+  __m512 acc[NC];
+  for (int k = 0; k < NC; ++k) acc[k] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* q = panel + static_cast<size_t>(b) * k_quant_bytes;
+    for (size_t line = 0; line < k_quant_bytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(q) + k_prefetch + line, _MM_HINT_T0);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(scales + b));
+    for (int k = 0; k < NC; ++k) {
+      int32_t y4[8];
+      std::memcpy(y4, yb[k][b].qs, sizeof y4);
+      const act_block& a = ab[k * nb + b];
+      __m512i s0 = _mm512_set1_epi32(-a.comp), s1 = _mm512_setzero_si512();
+      for (int g = 0; g < 8; g += 2) {
+        s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(q + 64 * g), _mm512_set1_epi32(y4[g]));
+        s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(q + 64 * g + 64), _mm512_set1_epi32(y4[g + 1]));
+      }
+      acc[k] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a.d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[k]);
     }
-    if (b < nb) panel_block(p + static_cast<size_t>(b) * amx_q8_block_bytes, yb[b], a.even);
-    const int64_t r0 = rt * amx_tile;
-    const int n_rows = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);
-    float out[amx_tile];
-    for (int j = 0; j < k_pairs; ++j) {
-      out[2 * j] = hsum256(_mm256_add_ps(_mm512_castps512_ps256(a.even[j]), _mm512_castps512_ps256(a.odd[j])));
-      out[2 * j + 1] = hsum256(_mm256_add_ps(_mm512_extractf32x8_ps(a.even[j], 1), _mm512_extractf32x8_ps(a.odd[j], 1)));
-    }
-    std::memcpy(y + r0, out, sizeof(float) * static_cast<size_t>(n_rows));
   }
+  const __mmask16 rows = static_cast<__mmask16>(n_rows >= 16 ? 0xffff : (1u << n_rows) - 1);
+  for (int k = 0; k < NC; ++k) _mm512_mask_storeu_ps(y + k * y_stride, rows, acc[k]);
 }
 
 }  // namespace
 
-extern const amx_panel_decode_fn amx_panel_decode_q8_0 = decode_q8_0;
+size_t q8_0_decode_panel_bytes(int64_t cols) {
+  const int64_t nb = cols / qk_legacy;
+  return static_cast<size_t>(nb) * k_quant_bytes + scale_bytes(nb);
+}
+
+void q8_0_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel) {
+  const int64_t nb = w.cols / qk_legacy;
+  const int64_t r0 = row_tile * amx_tile;
+  const int n_rows = static_cast<int>(w.rows - r0 < amx_tile ? w.rows - r0 : amx_tile);
+  auto* scales = reinterpret_cast<uint16_t*>(panel + static_cast<size_t>(nb) * k_quant_bytes);
+  std::memset(panel, 0x80, static_cast<size_t>(nb) * k_quant_bytes);  // rows past the end: quant 0
+  std::memset(scales, 0, scale_bytes(nb));
+  const __m256i offset = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i dword_at = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);  // group g at 64·g bytes
+  for (int n = 0; n < n_rows; ++n) {
+    const auto* row = reinterpret_cast<const block_q8_0*>(w.data + static_cast<size_t>(r0 + n) * w.stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      const __m256i u = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row[b].qs)), offset);
+      auto* dst = reinterpret_cast<int*>(panel + static_cast<size_t>(b) * k_quant_bytes + 4 * static_cast<size_t>(n));
+      _mm256_i32scatter_epi32(dst, dword_at, u, 4);
+      scales[16 * b + n] = row[b].d;
+    }
+  }
+}
+
+void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
+                        const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride) {
+  const int64_t nb = cols / qk_legacy;
+  const size_t panel = q8_0_decode_panel_bytes(cols);
+  const auto* xb = static_cast<const uint8_t*>(x_q);
+  const act_block* ab = activation_blocks(xb, x_stride, n_cols, nb);
+  for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
+    const int64_t r0 = rt * amx_tile;
+    const int n_rows = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);
+    const uint8_t* p = panels + panel * static_cast<size_t>(rt);
+    for (int64_t c = 0; c < n_cols; c += 4) {
+      const block_q8_0* yb[4];
+      const int nc = static_cast<int>(n_cols - c < 4 ? n_cols - c : 4);
+      for (int k = 0; k < nc; ++k) yb[k] = reinterpret_cast<const block_q8_0*>(xb + static_cast<size_t>(c + k) * x_stride);
+      const act_block* a = ab + c * nb;
+      float* yc = y + c * y_stride + r0;
+      switch (nc) {
+        case 4: decode_tile<4>(p, nb, yb, a, yc, y_stride, n_rows); break;
+        case 3: decode_tile<3>(p, nb, yb, a, yc, y_stride, n_rows); break;
+        case 2: decode_tile<2>(p, nb, yb, a, yc, y_stride, n_rows); break;
+        default: decode_tile<1>(p, nb, yb, a, yc, y_stride, n_rows); break;
+      }
+    }
+  }
+}
 
 }  // namespace r1::kernels::detail

@@ -75,21 +75,30 @@ struct amx_kernel {
   amx_unpack_fn unpack;
   amx_bytes_fn panel_bytes;      // one row tile's panel (a multiple of 64)
   bool q8_k;                     // activations in Q8_K (else Q8_0)
+  // The repacked copy's layout when it is not the panel above (Q8_0: decode
+  // panels, which the prompt GEMM ignores); nullptr: the panel.
+  amx_unpack_fn repack = nullptr;
+  amx_bytes_fn repack_bytes = nullptr;
 };
 // Indexed by tensor type id (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K). Constant data: no
 // code of amx_gemm.cpp runs unless the amx path is active.
 extern const amx_kernel amx_kernels[n_dot_slots];
 
-// A Q8_0 / Q4_0 panel block: 16 rows × 32 s8 quants (row r at byte 32r), then the
-// 16 rows' scales as floats.
-constexpr size_t amx_q8_block_bytes = 512 + 64;
-
-// Decode from a repacked Q8_0 matrix (amx_panel_decode.cpp): y[r] for the rows of
-// row tiles [rt_begin, rt_end) (clipped to `rows`) against one Q8_0 column x_q, the
-// tiles' panels back to back from `panels`. Bit for bit the Q8_0 dot kernels.
-using amx_panel_decode_fn = void (*)(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin,
-                                     int64_t rt_end, const void* x_q, float* y);
-extern const amx_panel_decode_fn amx_panel_decode_q8_0;
+// Q8_0's repacked copy is not an AMX panel but a decode panel
+// (amx_panel_decode.cpp): a one-column matmul reads it as one stream, while
+// prompts keep unpacking the original rows (a repacked A panel measured no faster
+// for Q8_0). A 16-row tile of nb = cols/32 blocks holds, block after block, 512
+// bytes in the VNNI layout (byte 64·g + 4·n + j: quant 4g + j of row n, plus 128
+// as an unsigned byte), then the rows' fp16 scales (16 per block), padded to 64.
+size_t q8_0_decode_panel_bytes(int64_t cols);
+// Writes row tile `row_tile` of w (rows past w.rows: zero).
+void q8_0_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel);
+// y[c·y_stride + r] for the rows of row tiles [rt_begin, rt_end) (clipped to
+// `rows`) against n_cols Q8_0 columns (column c at x_q + c·x_stride bytes), the
+// tiles' panels back to back from `panels`. A column's result does not depend on
+// n_cols.
+void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
+                        const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride);
 
 // Quantizes n floats (a multiple of 256) to Q8_K, identical to quantize_row(Q8_K);
 // AVX-512, so only for the amx path (the prompt's activations, once per matmul).

@@ -87,18 +87,20 @@ void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1
   for (; r < r1; ++r) yc[r] = kern.dot(t.k, t.w + static_cast<size_t>(r) * t.w_stride, xcol(c_rest));
 }
 
-// Decode from a repacked Q8_0 matrix (see amx_tiles.h): one sequential stream of
-// panels per task, same bits as the dot kernels. False when w has no such copy.
-bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, float* y, thread_pool& pool) {
-  if (n_cols != 1 || w.amx_packed == nullptr || w.type != tensor_type::q8_0 || active_kernel_path() != kernel_path::amx)
-    return false;
+// Decode and small batches from a repacked Q8_0 matrix (its decode panels,
+// amx_tiles.h): one sequential stream per task. False when w has no such copy.
+// (Larger batches went to the AMX GEMM before this.)
+bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
+                        int64_t y_stride, thread_pool& pool) {
+  if (w.amx_packed == nullptr || w.type != tensor_type::q8_0 || active_kernel_path() != kernel_path::amx) return false;
   const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
   const int64_t group = std::max<int64_t>(1, rows_per_chunk(w.rows, 1, pool.size()) / detail::amx_tile);
   const int64_t n_tasks = (row_tiles + group - 1) / group;
   const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
   pool.run(static_cast<int>(n_tasks), [&](int task, int) {
     const int64_t rt = task * group;
-    detail::amx_panel_decode_q8_0(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, y);
+    detail::q8_0_decode_panels(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, x_stride, n_cols, y,
+                               y_stride);
   });
   return true;
 }
@@ -144,7 +146,7 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
     detail::amx_matmul(*kern, w, x_q, n_cols, x_stride_bytes, y, y_stride, pool);
     return;
   }
-  if (decode_from_panels(w, x_q, n_cols, y, pool)) return;
+  if (decode_from_panels(w, x_q, n_cols, x_stride_bytes, y, y_stride, pool)) return;
   const size_t w_stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
   const auto* wd = static_cast<const uint8_t*>(w.data);
   const auto* xd = static_cast<const uint8_t*>(x_q);

@@ -2,12 +2,13 @@
 // repacked tiles equals the one that unpacks the rows at every call bit for bit
 // (same integer tile products, same float steps), for every AMX type, odd row /
 // column / K tails, padded row strides and 1 or 3 threads; the copy is really
-// what is read (the original bytes can be wiped); decode reads the Q8_0 panels
-// with the dot kernels' bits and the original bytes of the other types; sizes and
+// what is read (the original bytes can be wiped); Q8_0's copy is decode panels
+// (checked against float64), the other types decode from the original; sizes and
 // errors. Skipped (with a message) without AMX.
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -23,6 +24,10 @@ namespace {
 
 using test::k_amx_types;
 using test::path_guard;
+
+struct block_q8_0_bytes {  // one Q8_0 block as stored: fp16 scale, 32 quants
+  uint8_t bytes[34];
+};
 
 struct shape {  // weight rows, K, activation columns
   int64_t rows, cols, n_cols;
@@ -41,6 +46,48 @@ void expect_bits_equal(const std::vector<float>& a, const std::vector<float>& b,
   ASSERT_EQ(a.size(), b.size()) << what;
   for (size_t i = 0; i < a.size(); ++i)
     ASSERT_EQ(std::bit_cast<uint32_t>(a[i]), std::bit_cast<uint32_t>(b[i])) << what << " at " << i;
+}
+
+// Q8_0's copy holds decode panels: a single column with the original bytes wiped
+// (pv) reads them, equal to the exact result in float64 (the same Q8_0 activation
+// quants, integer block sums) up to float rounding, and for any thread count the
+// same bits; prompts ignore the copy (the matmul above unpacks the original).
+void check_q8_0_decode(const matrix_view& mv, const matrix_view& pv, const std::vector<float>& x,
+                       const std::string& what) {
+  std::vector<block_q8_0_bytes> xq(static_cast<size_t>(mv.cols / 32));
+  ASSERT_TRUE(quantize_row(tensor_type::q8_0, x.data(), xq.data(), mv.cols).ok());
+  const std::vector<float> one = run(pv, x, 1, 2);
+  expect_bits_equal(one, run(pv, x, 1, 1), what + " (decode panels, 1 thread)");
+  expect_bits_equal(one, run(pv, x, 1, 3), what + " (decode panels, 3 threads)");
+  // Small batches read the panels too, each column with the bits of its own decode.
+  const int64_t x_stride = mv.cols + 1, y_stride = mv.rows + 3;
+  const int64_t n_avail = static_cast<int64_t>(x.size()) / x_stride;
+  for (int64_t n : {int64_t{2}, int64_t{3}, int64_t{5}, int64_t{11}}) {
+    if (n > n_avail || n >= amx_min_cols()) continue;
+    const std::vector<float> batch = run(pv, x, n, 2);
+    for (int64_t c = 0; c < n; ++c) {
+      const std::vector<float> xc(x.begin() + c * x_stride, x.begin() + (c + 1) * x_stride);
+      const std::vector<float> alone = run(pv, xc, 1, 1);
+      for (int64_t r = 0; r < mv.rows; ++r)
+        ASSERT_EQ(std::bit_cast<uint32_t>(batch[static_cast<size_t>(c * y_stride + r)]),
+                  std::bit_cast<uint32_t>(alone[static_cast<size_t>(r)]))
+            << what << " batch of " << n << ", column " << c << " row " << r;
+    }
+  }
+  const size_t stride = mv.row_stride_bytes ? mv.row_stride_bytes : row_size(mv.type, mv.cols);
+  const std::vector<double> xd = test::reference_dequantize(tensor_type::q8_0, reinterpret_cast<const uint8_t*>(xq.data()), mv.cols);
+  for (int64_t r = 0; r < mv.rows; ++r) {
+    const std::vector<double> wd =
+        test::reference_dequantize(tensor_type::q8_0, static_cast<const uint8_t*>(mv.data) + r * stride, mv.cols);
+    double want = 0, mag = 0;
+    for (int64_t i = 0; i < mv.cols; ++i) {
+      want += wd[static_cast<size_t>(i)] * xd[static_cast<size_t>(i)];
+      mag += std::fabs(wd[static_cast<size_t>(i)] * xd[static_cast<size_t>(i)]);
+    }
+    // One rounding of each scale product and of each block's fused multiply-add.
+    const double bound = static_cast<double>(mv.cols / 32 + 2) * 0x1p-24 * mag;
+    ASSERT_NEAR(one[static_cast<size_t>(r)], want, bound) << what << " decode row " << r;
+  }
 }
 
 // Weights of `s` with rows `pad` bytes apart beyond their size (0: packed rows).
@@ -65,19 +112,16 @@ void check(tensor_type t, const shape& s, size_t pad, std::mt19937& rng) {
   pv.amx_packed = packed->data();
   expect_bits_equal(unpacking, run(pv, x, s.n_cols, 1), what + " (1 thread)");
   expect_bits_equal(unpacking, run(pv, x, s.n_cols, 3), what + " (3 threads)");
-  // With the original bytes wiped, prompt batches still read the repacked tiles...
   std::vector<uint8_t> zeros(w.size(), 0);
   pv.data = zeros.data();
-  expect_bits_equal(unpacking, run(pv, x, s.n_cols, 2), what + " (original wiped)");
-  // ...and a single column (decode): Q8_0 reads its panels, with the dot kernels'
-  // bits (amx_panel_decode.cpp); the other types read `data`, all zero here.
-  const std::vector<float> one = run(pv, x, 1, 2);
   if (t == tensor_type::q8_0) {
-    const std::vector<float> dots = run(mv, x, 1, 1);
-    expect_bits_equal(dots, one, what + " (decode from the panels, 2 threads)");
-    expect_bits_equal(dots, run(pv, x, 1, 3), what + " (decode from the panels, 3 threads)");
+    check_q8_0_decode(mv, pv, x, what);
     return;
   }
+  // With the original bytes wiped, prompt batches still read the repacked tiles...
+  expect_bits_equal(unpacking, run(pv, x, s.n_cols, 2), what + " (original wiped)");
+  // ...while a single column (decode, the dot kernels) reads `data`: all zero here.
+  const std::vector<float> one = run(pv, x, 1, 2);
   for (int64_t r = 0; r < s.rows; ++r) ASSERT_EQ(one[static_cast<size_t>(r)], 0.0f) << what << " decode row " << r;
 }
 
@@ -99,10 +143,12 @@ TEST(AmxRepack, EqualsUnpackingBitForBit) {
 
 TEST(AmxRepack, SizesAndErrors) {
   // Sizes need no AMX: one panel per 16-row tile (K-quants: 8576 bytes per
-  // superblock of 16 rows, Q8_0/Q4_0: 576 per 32-element block of 16 rows).
+  // superblock of 16 rows, Q4_0: 576 per 32-element block of 16 rows).
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}), 2u * 2u * 8576u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}), 8576u);
-  EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 33, 64, nullptr, 0}), 3u * 2u * 576u);
+  // Q8_0: decode panels, 512 quant bytes per block and 16 fp16 scales, padded to 64.
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 33, 64, nullptr, 0}), 3u * (2u * 512u + 64u));
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 16, 96, nullptr, 0}), 3u * 512u + 128u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_0, 16, 32, nullptr, 0}), 576u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q5_0, 16, 32, nullptr, 0}), 0u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::f32, 16, 32, nullptr, 0}), 0u);
