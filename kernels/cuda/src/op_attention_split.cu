@@ -48,6 +48,7 @@ __device__ void score_tile(const float* qs, const uint8_t* k, int64_t t0, int64_
     float part[k_max_heads] = {};
     if (key < k1) {
       const uint8_t* kr = k + key * c.k_pos + hk * c.k_head;
+#pragma unroll 4
       for (int d = lane; d < c.dk; d += k_lanes_per_key) {
         const float kv = load(kr, d, c.k_f16);
 #pragma unroll
@@ -121,6 +122,7 @@ __global__ void split_kernel(const float* q, const uint8_t* k, const uint8_t* v,
       for (int e = 0; e < k_max_dv_per_thread; ++e) acc[h][e] *= f;
     }
     const int n_in = static_cast<int>(min(static_cast<int64_t>(k_tile), k1 - t0));
+#pragma unroll 4
     for (int j = 0; j < n_in; ++j) {
       const uint8_t* vr = v + (t0 + j) * c.v_pos + hk * c.v_head;
 #pragma unroll
@@ -149,27 +151,33 @@ __global__ void split_kernel(const float* q, const uint8_t* k, const uint8_t* v,
 }
 
 // grid (n_head, n_q): out = sum_c w_c o_c / sum_c w_c l_c with w_c = exp(m_c - max m).
+// The (max, sum) pairs go through shared memory; the output sums over chunks read the
+// partials without branches (an empty chunk's output is zeros) so loads overlap.
 __global__ void merge_kernel(const float* part_o, const float2* part_ml, float* out, attention_consts c,
                              int n_chunks) {
+  __shared__ float2 ml[k_max_chunks];
   __shared__ float w[k_max_chunks];
-  __shared__ float inv_l;
   const int h = blockIdx.x, tid = threadIdx.x;
   const int64_t qi = blockIdx.y, base = (qi * c.n_head + h) * n_chunks;
+  for (int i = tid; i < n_chunks; i += blockDim.x) ml[i] = part_ml[base + i];
+  __syncthreads();
   float m = -INFINITY;
-  for (int i = 0; i < n_chunks; ++i) m = fmaxf(m, part_ml[base + i].x);
-  for (int i = tid; i < n_chunks; i += blockDim.x) w[i] = part_ml[base + i].x == -INFINITY ? 0.0f : expf(part_ml[base + i].x - m);
+  for (int i = 0; i < n_chunks; ++i) m = fmaxf(m, ml[i].x);
+  for (int i = tid; i < n_chunks; i += blockDim.x) w[i] = ml[i].x == -INFINITY ? 0.0f : expf(ml[i].x - m);
   __syncthreads();
-  if (tid == 0) {
-    float l = 0;
-    for (int i = 0; i < n_chunks; ++i) l += w[i] * part_ml[base + i].y;
-    inv_l = l > 0 ? 1.0f / l : 0.0f;  // no keys: zeros, like the prompt kernel
-  }
-  __syncthreads();
+  float l = 0;
+  for (int i = 0; i < n_chunks; ++i) l += w[i] * ml[i].y;
+  const float inv_l = l > 0 ? 1.0f / l : 0.0f;  // no keys: zeros, like the prompt kernel
+  const float* po = part_o + base * c.dv;
   for (int d = tid; d < c.dv; d += blockDim.x) {
-    float s = 0;
-    for (int i = 0; i < n_chunks; ++i)
-      if (w[i] != 0.0f) s += w[i] * part_o[(base + i) * c.dv + d];
-    out[qi * c.out_stride + int64_t{h} * c.dv + d] = s * inv_l;
+    float s0 = 0, s1 = 0;
+    int i = 0;
+    for (; i + 1 < n_chunks; i += 2) {
+      s0 += w[i] * po[int64_t{i} * c.dv + d];
+      s1 += w[i + 1] * po[int64_t{i + 1} * c.dv + d];
+    }
+    if (i < n_chunks) s0 += w[i] * po[int64_t{i} * c.dv + d];
+    out[qi * c.out_stride + int64_t{h} * c.dv + d] = (s0 + s1) * inv_l;
   }
 }
 
