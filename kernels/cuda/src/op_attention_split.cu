@@ -23,6 +23,7 @@ namespace {
 
 constexpr int k_tile = 64;           // keys scored per pass of a block
 constexpr int k_lanes_per_key = 8;   // lanes sharing one key's dot product
+constexpr int k_batch = 8;           // loads a thread issues before using them
 constexpr int k_max_heads = 8;       // query heads per block (one KV group or part of it)
 constexpr int k_max_dv_per_thread = 4;
 constexpr int k_max_dk = 576;
@@ -39,29 +40,79 @@ __device__ __forceinline__ int64_t key_end(const attention_consts& c, int64_t qi
   return c.causal ? min(c.n_kv, c.q_pos0 + qi + 1) : c.n_kv;
 }
 
-// Scores keys [t0, t0 + k_tile) of the block's heads into ps (-inf past k1).
+// Scores keys [t0, t0 + k_tile) of the block's heads into ps (-inf past k1). A lane
+// group takes two keys at a time and loads k_batch elements of each before using
+// them: the kernel is latency-bound, so loads are issued together.
 __device__ void score_tile(const float* qs, const uint8_t* k, int64_t t0, int64_t k1, int hk, int heads,
                            const attention_consts& c, float (*ps)[k_tile]) {
   const int tid = threadIdx.x, lane = tid % k_lanes_per_key, step = blockDim.x / k_lanes_per_key;
-  for (int j = tid / k_lanes_per_key; j < k_tile; j += step) {
-    const int64_t key = t0 + j;
-    float part[k_max_heads] = {};
-    if (key < k1) {
-      const uint8_t* kr = k + key * c.k_pos + hk * c.k_head;
-#pragma unroll 4
-      for (int d = lane; d < c.dk; d += k_lanes_per_key) {
-        const float kv = load(kr, d, c.k_f16);
+  // k_tile is a multiple of 2 * step (8 or 16 key slots): j + step stays in the tile.
+  for (int j = tid / k_lanes_per_key; j < k_tile; j += 2 * step) {
+    const int64_t key[2] = {t0 + j, t0 + j + step};
+    const bool valid[2] = {key[0] < k1, key[1] < k1};
+    const uint8_t* kr[2] = {k + key[0] * c.k_pos + hk * c.k_head, k + key[1] * c.k_pos + hk * c.k_head};
+    float part[2][k_max_heads] = {};
+    for (int d0 = lane; d0 < c.dk; d0 += k_lanes_per_key * k_batch) {
+      float kv[2][k_batch];
 #pragma unroll
-        for (int h = 0; h < k_max_heads; ++h)
-          if (h < heads) part[h] += qs[h * c.dk + d] * kv;
+      for (int u = 0; u < k_batch; ++u) {
+        const int d = d0 + u * k_lanes_per_key;
+#pragma unroll
+        for (int r = 0; r < 2; ++r) kv[r][u] = valid[r] && d < c.dk ? load(kr[r], d, c.k_f16) : 0.0f;
+      }
+#pragma unroll
+      for (int u = 0; u < k_batch; ++u) {
+        const int d = d0 + u * k_lanes_per_key;
+        if (d >= c.dk) break;
+#pragma unroll
+        for (int h = 0; h < k_max_heads; ++h) {
+          if (h >= heads) break;
+          const float qv = qs[h * c.dk + d];
+          part[0][h] += qv * kv[0][u];
+          part[1][h] += qv * kv[1][u];
+        }
       }
     }
 #pragma unroll
-    for (int h = 0; h < k_max_heads; ++h) {
-      for (int off = k_lanes_per_key / 2; off > 0; off /= 2) part[h] += __shfl_xor_sync(0xffffffffu, part[h], off);
+    for (int r = 0; r < 2; ++r) {
+#pragma unroll
+      for (int h = 0; h < k_max_heads; ++h) {
+        for (int off = k_lanes_per_key / 2; off > 0; off /= 2)
+          part[r][h] += __shfl_xor_sync(0xffffffffu, part[r][h], off);
+      }
+      if (lane == 0) {
+        for (int h = 0; h < heads; ++h) ps[h][j + r * step] = valid[r] ? part[r][h] * c.scale : -INFINITY;
+      }
     }
-    if (lane == 0) {
-      for (int h = 0; h < heads; ++h) ps[h][j] = key < k1 ? part[h] * c.scale : -INFINITY;
+  }
+}
+
+// P·V of one tile for the dims this thread owns (up to k_max_dv_per_thread, every head
+// of the block): k_batch V values are loaded before they are used. Weights past the
+// tile's keys are zero (softmax_tile), their V values are not read.
+__device__ void accumulate_tile(const uint8_t* v, int64_t t0, int n_in, int hk, int heads, const attention_consts& c,
+                                const float (*ps)[k_tile], float (*acc)[k_max_dv_per_thread]) {
+  const int tid = threadIdx.x;
+  for (int j0 = 0; j0 < n_in; j0 += k_batch) {
+    float vv[k_max_dv_per_thread][k_batch];
+#pragma unroll
+    for (int u = 0; u < k_batch; ++u) {
+      const uint8_t* vr = v + (t0 + j0 + u) * c.v_pos + hk * c.v_head;
+#pragma unroll
+      for (int e = 0; e < k_max_dv_per_thread; ++e) {
+        const int d = tid + e * blockDim.x;
+        vv[e][u] = j0 + u < n_in && d < c.dv ? load(vr, d, c.v_f16) : 0.0f;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < k_batch; ++u) {
+#pragma unroll
+      for (int h = 0; h < k_max_heads; ++h) {
+        if (h >= heads) break;
+        const float p = ps[h][j0 + u];
+#pragma unroll
+        for (int e = 0; e < k_max_dv_per_thread; ++e) acc[h][e] += p * vv[e][u];
+      }
     }
   }
 }
@@ -122,19 +173,7 @@ __global__ void split_kernel(const float* q, const uint8_t* k, const uint8_t* v,
       for (int e = 0; e < k_max_dv_per_thread; ++e) acc[h][e] *= f;
     }
     const int n_in = static_cast<int>(min(static_cast<int64_t>(k_tile), k1 - t0));
-#pragma unroll 4
-    for (int j = 0; j < n_in; ++j) {
-      const uint8_t* vr = v + (t0 + j) * c.v_pos + hk * c.v_head;
-#pragma unroll
-      for (int e = 0; e < k_max_dv_per_thread; ++e) {
-        const int d = tid + e * blockDim.x;
-        if (d >= c.dv) break;
-        const float vv = load(vr, d, c.v_f16);
-#pragma unroll
-        for (int h = 0; h < k_max_heads; ++h)
-          if (h < heads) acc[h][e] += ps[h][j] * vv;
-      }
-    }
+    accumulate_tile(v, t0, n_in, hk, heads, c, ps, acc);
     __syncthreads();  // ps and corr are rewritten by the next tile
   }
 #pragma unroll
