@@ -32,8 +32,12 @@ constexpr int k_max_chunks = 256;
 constexpr int k_split_max_q = 16;    // larger batches take the prompt kernel
 constexpr int k_blocks_per_sm = 2;   // the grid size aimed at
 
-__device__ __forceinline__ float load(const uint8_t* row, int d, bool f16) {
-  return f16 ? __half2float(reinterpret_cast<const __half*>(row)[d]) : reinterpret_cast<const float*>(row)[d];
+// The cache type is a template parameter: with a run-time choice every load sits in
+// a branch, and loads in branches are not kept in flight together.
+template <bool F16>
+__device__ __forceinline__ float load(const uint8_t* row, int d) {
+  if constexpr (F16) return __half2float(reinterpret_cast<const __half*>(row)[d]);
+  return reinterpret_cast<const float*>(row)[d];
 }
 
 __device__ __forceinline__ int64_t key_end(const attention_consts& c, int64_t qi) {
@@ -43,6 +47,7 @@ __device__ __forceinline__ int64_t key_end(const attention_consts& c, int64_t qi
 // Scores keys [t0, t0 + k_tile) of the block's heads into ps (-inf past k1). A lane
 // group takes two keys at a time and loads k_batch elements of each before using
 // them: the kernel is latency-bound, so loads are issued together.
+template <bool KF16>
 __device__ void score_tile(const float* qs, const uint8_t* k, int64_t t0, int64_t k1, int hk, int heads,
                            const attention_consts& c, float (*ps)[k_tile]) {
   const int tid = threadIdx.x, lane = tid % k_lanes_per_key, step = blockDim.x / k_lanes_per_key;
@@ -58,7 +63,7 @@ __device__ void score_tile(const float* qs, const uint8_t* k, int64_t t0, int64_
       for (int u = 0; u < k_batch; ++u) {
         const int d = d0 + u * k_lanes_per_key;
 #pragma unroll
-        for (int r = 0; r < 2; ++r) kv[r][u] = valid[r] && d < c.dk ? load(kr[r], d, c.k_f16) : 0.0f;
+        for (int r = 0; r < 2; ++r) kv[r][u] = valid[r] && d < c.dk ? load<KF16>(kr[r], d) : 0.0f;
       }
 #pragma unroll
       for (int u = 0; u < k_batch; ++u) {
@@ -90,6 +95,7 @@ __device__ void score_tile(const float* qs, const uint8_t* k, int64_t t0, int64_
 // P·V of one tile for the dims this thread owns (up to k_max_dv_per_thread, every head
 // of the block): k_batch V values are loaded before they are used. Weights past the
 // tile's keys are zero (softmax_tile), their V values are not read.
+template <bool VF16>
 __device__ void accumulate_tile(const uint8_t* v, int64_t t0, int n_in, int hk, int heads, const attention_consts& c,
                                 const float (*ps)[k_tile], float (*acc)[k_max_dv_per_thread]) {
   const int tid = threadIdx.x;
@@ -101,7 +107,7 @@ __device__ void accumulate_tile(const uint8_t* v, int64_t t0, int n_in, int hk, 
 #pragma unroll
       for (int e = 0; e < k_max_dv_per_thread; ++e) {
         const int d = tid + e * blockDim.x;
-        vv[e][u] = j0 + u < n_in && d < c.dv ? load(vr, d, c.v_f16) : 0.0f;
+        vv[e][u] = j0 + u < n_in && d < c.dv ? load<VF16>(vr, d) : 0.0f;
       }
     }
 #pragma unroll
@@ -144,6 +150,7 @@ __device__ void softmax_tile(int heads, float (*ps)[k_tile], float* m_run, float
 }
 
 // grid (n_chunks, n_head / heads, n_q); dynamic shared memory: heads * dk floats.
+template <bool KF16, bool VF16>
 __global__ void split_kernel(const float* q, const uint8_t* k, const uint8_t* v, float* part_o, float2* part_ml,
                              attention_consts c, int heads, int64_t chunk_len) {
   extern __shared__ float qs[];
@@ -161,7 +168,7 @@ __global__ void split_kernel(const float* q, const uint8_t* k, const uint8_t* v,
   const int64_t k0 = chunk * chunk_len, k1 = min(k0 + chunk_len, key_end(c, qi));
   float acc[k_max_heads][k_max_dv_per_thread] = {};
   for (int64_t t0 = k0; t0 < k1; t0 += k_tile) {
-    score_tile(qs, k, t0, k1, hk, heads, c, ps);
+    score_tile<KF16>(qs, k, t0, k1, hk, heads, c, ps);
     __syncthreads();
     softmax_tile(heads, ps, m_run, l_run, corr);
     __syncthreads();
@@ -173,7 +180,7 @@ __global__ void split_kernel(const float* q, const uint8_t* k, const uint8_t* v,
       for (int e = 0; e < k_max_dv_per_thread; ++e) acc[h][e] *= f;
     }
     const int n_in = static_cast<int>(min(static_cast<int64_t>(k_tile), k1 - t0));
-    accumulate_tile(v, t0, n_in, hk, heads, c, ps, acc);
+    accumulate_tile<VF16>(v, t0, n_in, hk, heads, c, ps, acc);
     __syncthreads();  // ps and corr are rewritten by the next tile
   }
 #pragma unroll
@@ -260,7 +267,9 @@ status attention_split(cudaStream_t s, const float* q, const uint8_t* k, const u
   const dim3 grid(static_cast<unsigned>(p.n_chunks), static_cast<unsigned>(c.n_head / p.heads_per_block),
                   static_cast<unsigned>(c.n_q));
   const size_t shm = static_cast<size_t>(p.heads_per_block) * c.dk * sizeof(float);
-  split_kernel<<<grid, threads, shm, s>>>(q, k, v, part_o, part_ml, c, p.heads_per_block, p.chunk_len);
+  auto* kernel = c.k_f16 ? (c.v_f16 ? split_kernel<true, true> : split_kernel<true, false>)
+                         : (c.v_f16 ? split_kernel<false, true> : split_kernel<false, false>);
+  kernel<<<grid, threads, shm, s>>>(q, k, v, part_o, part_ml, c, p.heads_per_block, p.chunk_len);
   R1_RETURN_IF_ERROR(launch_status("attention (split)"));
   merge_kernel<<<dim3(static_cast<unsigned>(c.n_head), static_cast<unsigned>(c.n_q)), 128, 0, s>>>(
       part_o, part_ml, out, c, p.n_chunks);
