@@ -26,18 +26,10 @@
 namespace r1::kernels::detail {
 namespace {
 
-struct alignas(64) tile_config {
-  uint8_t palette;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-static_assert(sizeof(tile_config) == 64);
 
 // Tiles 0,1: A (16 × a_bytes); 2,3: B (b_rows × 64); 4..7: C (16 × 16 int32).
 void configure_tiles(int a_bytes, int b_rows) {
-  tile_config c;
+  amx_tile_config c;
   std::memset(&c, 0, sizeof(c));
   c.palette = 1;
   for (int i = 0; i < 2; ++i) c.rows[i] = 16, c.colsb[i] = static_cast<uint16_t>(a_bytes);

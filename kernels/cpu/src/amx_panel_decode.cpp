@@ -33,26 +33,7 @@ inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 size_t scale_bytes(int64_t nb) { return (static_cast<size_t>(nb) * 32 + 63) & ~static_cast<size_t>(63); }
 
-// Per activation block: 128·Σy (what the +128 on the weights adds) and dy.
-struct act_block {
-  int32_t comp;
-  float d;
-};
-// The blocks of n_cols columns (column c at x_q + c·x_stride), column-major.
-const act_block* activation_blocks(const uint8_t* x_q, size_t x_stride, int64_t n_cols, int64_t nb) {
-  thread_local std::vector<act_block> store;
-  const size_t n = static_cast<size_t>(nb * n_cols);
-  if (store.size() < n) store.resize(n);
-  for (int64_t c = 0; c < n_cols; ++c) {
-    const auto* yb = reinterpret_cast<const block_q8_0*>(x_q + static_cast<size_t>(c) * x_stride);
-    for (int64_t b = 0; b < nb; ++b) {
-      int32_t s = 0;
-      for (int j = 0; j < 32; ++j) s += yb[b].qs[j];
-      store[static_cast<size_t>(c * nb + b)] = {128 * s, h2f(yb[b].d)};
-    }
-  }
-  return store.data();
-}
+using act_block = q8_0_column_block;
 
 // The 16 rows of one tile against NC columns (column k's blocks at yb[k], its
 // act_blocks at ab + k·nb): y[k·y_stride + n] for n < n_rows. Each column goes
@@ -87,6 +68,26 @@ void decode_tile(const uint8_t* panel, int64_t nb, const block_q8_0* const* yb, 
 
 }  // namespace
 
+const q8_0_column_block* q8_0_prepare_columns(const void* x_q, size_t x_stride, int64_t n_cols, int64_t cols) {
+  thread_local std::vector<q8_0_column_block> store;
+  const int64_t nb = cols / qk_legacy;
+  const size_t n = static_cast<size_t>(nb * n_cols);
+  if (store.size() < n) store.resize(n);
+  const __m256i ones = _mm256_set1_epi8(1);
+  for (int64_t c = 0; c < n_cols; ++c) {
+    const auto* yb = reinterpret_cast<const block_q8_0*>(static_cast<const uint8_t*>(x_q) + static_cast<size_t>(c) * x_stride);
+    for (int64_t b = 0; b < nb; ++b) {
+      // Σy through vpdpbusd with unsigned ones: exact in each i32 lane.
+      const __m256i s4 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones,
+                                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(yb[b].qs)));
+      const __m128i s2 = _mm_add_epi32(_mm256_castsi256_si128(s4), _mm256_extracti128_si256(s4, 1));
+      const int32_t s = _mm_cvtsi128_si32(s2) + _mm_extract_epi32(s2, 1) + _mm_extract_epi32(s2, 2) + _mm_extract_epi32(s2, 3);
+      store[static_cast<size_t>(c * nb + b)] = {128 * s, h2f(yb[b].d)};
+    }
+  }
+  return store.data();
+}
+
 size_t q8_0_decode_panel_bytes(int64_t cols) {
   const int64_t nb = cols / qk_legacy;
   return static_cast<size_t>(nb) * k_quant_bytes + scale_bytes(nb);
@@ -113,11 +114,11 @@ void q8_0_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* pan
 }
 
 void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
-                        const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride) {
+                        const void* x_q, size_t x_stride, int64_t n_cols, const q8_0_column_block* ab, float* y,
+                        int64_t y_stride) {
   const int64_t nb = cols / qk_legacy;
   const size_t panel = q8_0_decode_panel_bytes(cols);
   const auto* xb = static_cast<const uint8_t*>(x_q);
-  const act_block* ab = activation_blocks(xb, x_stride, n_cols, nb);
   for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
     const int64_t r0 = rt * amx_tile;
     const int n_rows = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);

@@ -22,6 +22,16 @@ namespace r1::kernels::detail {
 
 constexpr int amx_tile = 16;  // weight rows per A tile, activation columns per B tile
 
+// The operand of ldtilecfg (palette 1): rows and bytes per row of each tile register.
+struct alignas(64) amx_tile_config {
+  uint8_t palette;
+  uint8_t start_row;
+  uint8_t reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+};
+static_assert(sizeof(amx_tile_config) == 64);
+
 // Activations of one matmul in B-tile layout. For token tile t (columns 16t..16t+15)
 // and K block b (256 elements for Q8_K, 32 for Q8_0): kblock/4 rows of 64 bytes,
 // row kk holding column j's quants 4kk..4kk+3 at bytes 4j..4j+3. Columns past
@@ -84,21 +94,38 @@ struct amx_kernel {
 // code of amx_gemm.cpp runs unless the amx path is active.
 extern const amx_kernel amx_kernels[n_dot_slots];
 
-// Q8_0's repacked copy is not an AMX panel but a decode panel
-// (amx_panel_decode.cpp): a one-column matmul reads it as one stream, while
-// prompts keep unpacking the original rows (a repacked A panel measured no faster
-// for Q8_0). A 16-row tile of nb = cols/32 blocks holds, block after block, 512
+// Q8_0's repacked copy is not an AMX A panel but a decode panel
+// (amx_panel_decode.cpp): a decode reads it as one stream, and the prompt GEMM takes
+// it as the B operand of its tiles (amx_q8_0_gemm.cpp). A 16-row tile of nb = cols/32 blocks holds, block after block, 512
 // bytes in the VNNI layout (byte 64·g + 4·n + j: quant 4g + j of row n, plus 128
 // as an unsigned byte), then the rows' fp16 scales (16 per block), padded to 64.
 size_t q8_0_decode_panel_bytes(int64_t cols);
 // Writes row tile `row_tile` of w (rows past w.rows: zero).
 void q8_0_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel);
+// Per block of each Q8_0 activation column: 128·Σy (what the +128 on the stored
+// weights adds) and its scale d.
+struct q8_0_column_block {
+  int32_t comp;
+  float d;
+};
+// The blocks of n_cols columns of `cols` elements (column c at x_q + c·x_stride
+// bytes), column after column, in storage of the calling thread that stays valid
+// until its next call: computed once per matmul, read by every task.
+const q8_0_column_block* q8_0_prepare_columns(const void* x_q, size_t x_stride, int64_t n_cols, int64_t cols);
 // y[c·y_stride + r] for the rows of row tiles [rt_begin, rt_end) (clipped to
-// `rows`) against n_cols Q8_0 columns (column c at x_q + c·x_stride bytes), the
-// tiles' panels back to back from `panels`. A column's result does not depend on
-// n_cols.
+// `rows`) against n_cols Q8_0 columns as above (`sums` from q8_0_prepare_columns),
+// the tiles' panels back to back from `panels`. A column's result does not depend
+// on n_cols.
 void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
-                        const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride);
+                        const void* x_q, size_t x_stride, int64_t n_cols, const q8_0_column_block* sums, float* y,
+                        int64_t y_stride);
+// The prompt GEMM of the same panels on AMX tiles (amx_q8_0_gemm.cpp): row tiles
+// [rt_begin, rt_end) against columns [c_begin, c_end) of x_q (sums of all columns
+// from q8_0_prepare_columns), y as above. Every column gets the bits
+// q8_0_decode_panels gives it. AMX only.
+void q8_0_panel_gemm(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
+                     const void* x_q, size_t x_stride, int64_t c_begin, int64_t c_end, const q8_0_column_block* sums,
+                     float* y, int64_t y_stride);
 
 // Quantizes n floats (a multiple of 256) to Q8_K, identical to quantize_row(Q8_K);
 // AVX-512, so only for the amx path (the prompt's activations, once per matmul).

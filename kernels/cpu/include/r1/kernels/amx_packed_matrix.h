@@ -9,9 +9,10 @@
 // float scale per 32, ~1.1 bytes per weight). amx_repack does that once for every
 // row tile, and a view whose amx_packed points at the copy skips the unpacking;
 // the tile products and float steps are the same, so results are bit for bit
-// those of the unpacking path. A Q8_0 decode reads the copy too (its panels hold the
-// same int8 quants, 6% more bytes for the float scales, but as one stream per task;
-// bit for bit the dot kernels); other decodes keep reading `data`.
+// those of the unpacking path. Q8_0 is the exception: its copy is decode panels (4
+// quants of 16 rows per 64 bytes, fp16 scales, as many bytes as the original), read
+// by decode, small batches and prompts alike (see matrix_view::amx_packed); the
+// decodes of the other types keep reading `data`.
 //
 // Ownership: amx_packed_matrix owns its buffer (an anonymous mapping, page aligned). Thread safety: immutable once built; any number
 // of matmuls may read it at once. amx_repack itself uses `pool` (not concurrently

@@ -27,10 +27,13 @@ struct matrix_view {
   const void* data = nullptr;
   size_t row_stride_bytes = 0;      // 0: packed rows (row_size(type, cols))
   // Optional: amx_packed_matrix::data() of this very matrix (r1/kernels/amx_packed_matrix.h).
-  // AMX prompt batches then read its tiles instead of unpacking the rows at every call,
-  // and a Q8_0 decode (one column) reads its panels as one sequential stream per task
-  // (bit for bit the dot kernels); everything else reads `data`. Not owned; must
-  // outlive every matmul with this view.
+  // AMX prompt batches then read its tiles instead of unpacking the rows at every call
+  // (K-quants, Q4_0). Q8_0's copy is decode panels (VNNI layout) that every matmul
+  // reads: decode and batches below amx_min_cols() as one sequential stream per task,
+  // prompts as the B tiles of the AMX GEMM. Both take exact integer block sums and the
+  // same float steps, so a prompt row has the bits of the same token decoded; the dot
+  // kernels (no copy) differ from them by float rounding only. Decode of the other
+  // types reads `data`. Not owned; must outlive every matmul with this view.
   const void* amx_packed = nullptr;
 };
 
