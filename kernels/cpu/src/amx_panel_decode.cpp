@@ -1,11 +1,10 @@
 // Q8_0's repacked copy: decode panels in the VNNI layout (amx_tiles.h), read by a
 // decode or a small batch (below the AMX threshold) as one sequential stream per
-// task. Each 512-bit
-// load holds 4 quants of all 16 rows of a tile, so one vpdpbusd with the
-// activation's 4 bytes broadcast advances every row: 8 per 32-element block, then
-// one conversion and one fused multiply-add per block for the 16 rows together
-// (the row-major dot kernels spend those per 32 bytes of one row). AVX-512 VNNI;
-// reached only on the amx path.
+// task. Each 512-bit load holds 4 quants of all 16 rows of a tile, so one vpdpbusd
+// with the activation's 4 bytes broadcast advances every row: 8 per 32-element
+// block, then one conversion and one fused multiply-add per block for the 16 rows
+// together (the row-major dot kernels spend those per 32 bytes of one row).
+// AVX-512 VNNI; reached only on the amx path.
 //
 // Numerics: the block sums are exact integers (the quants are stored plus 128 as
 // unsigned bytes; −128·Σy per activation block restores them), each row adds
@@ -33,37 +32,59 @@ inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
 size_t scale_bytes(int64_t nb) { return (static_cast<size_t>(nb) * 32 + 63) & ~static_cast<size_t>(63); }
 
-using act_block = q8_0_column_block;
-
-// The 16 rows of one tile against NC columns (column k's blocks at yb[k], its
-// act_blocks at ab + k·nb): y[k·y_stride + n] for n < n_rows. Each column goes
-// through the same operations whatever NC, so a batch gives each column the bits
-// of its own decode.
-template <int NC>
-void decode_tile(const uint8_t* panel, int64_t nb, const block_q8_0* const* yb, const act_block* ab, float* y,
-                 int64_t y_stride, int n_rows) {
-  const auto* scales = reinterpret_cast<const __m256i*>(panel + static_cast<size_t>(nb) * k_quant_bytes);
-  __m512 acc[NC];
-  for (int k = 0; k < NC; ++k) acc[k] = _mm512_setzero_ps();
+// NT consecutive row tiles (panels `panel_bytes` apart) against NC columns (column
+// k's blocks at yb[k], its sums at ab + k·nb): y[k·y_stride + 16t + n] for n <
+// n_rows[t]. Several tiles at once keep several streams in flight (standalone, two
+// read 8-20 % faster than one; in the 1.5B Q8_0 decode four gave +4 % over two). Each output goes through the same operations whatever NT
+// and NC (the integer sums are exact in any order), so a batch gives each column
+// the bits of its own decode.
+template <int NT, int NC>
+void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nb, const block_q8_0* const* yb,
+                  const q8_0_column_block* ab, float* y, int64_t y_stride, const int* n_rows) {
+  const __m256i* scales[NT];
+  for (int t = 0; t < NT; ++t)
+    scales[t] = reinterpret_cast<const __m256i*>(panel + panel_bytes * t + static_cast<size_t>(nb) * k_quant_bytes);
+  __m512 acc[NT][NC];
+  for (int t = 0; t < NT; ++t)
+    for (int k = 0; k < NC; ++k) acc[t][k] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* q = panel + static_cast<size_t>(b) * k_quant_bytes;
-    for (size_t line = 0; line < k_quant_bytes; line += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(q) + k_prefetch + line, _MM_HINT_T0);
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(scales + b));
+    const uint8_t* q[NT];
+    __m512 dw[NT];
+    for (int t = 0; t < NT; ++t) {
+      q[t] = panel + panel_bytes * t + static_cast<size_t>(b) * k_quant_bytes;
+      for (size_t line = 0; line < k_quant_bytes; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(q[t]) + k_prefetch + line, _MM_HINT_T0);
+      dw[t] = _mm512_cvtph_ps(_mm256_loadu_si256(scales[t] + b));
+    }
     for (int k = 0; k < NC; ++k) {
       int32_t y4[8];
       std::memcpy(y4, yb[k][b].qs, sizeof y4);
-      const act_block& a = ab[k * nb + b];
-      __m512i s0 = _mm512_set1_epi32(-a.comp), s1 = _mm512_setzero_si512();
-      for (int g = 0; g < 8; g += 2) {
-        s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(q + 64 * g), _mm512_set1_epi32(y4[g]));
-        s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512(q + 64 * g + 64), _mm512_set1_epi32(y4[g + 1]));
+      const q8_0_column_block& a = ab[k * nb + b];
+      __m512i sum[NT];
+      for (int t = 0; t < NT; ++t) sum[t] = _mm512_set1_epi32(-a.comp);
+      for (int g = 0; g < 8; ++g) {
+        const __m512i yg = _mm512_set1_epi32(y4[g]);
+        for (int t = 0; t < NT; ++t) sum[t] = _mm512_dpbusd_epi32(sum[t], _mm512_loadu_si512(q[t] + 64 * g), yg);
       }
-      acc[k] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a.d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[k]);
+      for (int t = 0; t < NT; ++t)
+        acc[t][k] = _mm512_fmadd_ps(_mm512_mul_ps(dw[t], _mm512_set1_ps(a.d)), _mm512_cvtepi32_ps(sum[t]), acc[t][k]);
     }
   }
-  const __mmask16 rows = static_cast<__mmask16>(n_rows >= 16 ? 0xffff : (1u << n_rows) - 1);
-  for (int k = 0; k < NC; ++k) _mm512_mask_storeu_ps(y + k * y_stride, rows, acc[k]);
+  for (int t = 0; t < NT; ++t) {
+    const __mmask16 rows = static_cast<__mmask16>(n_rows[t] >= 16 ? 0xffff : (1u << n_rows[t]) - 1);
+    for (int k = 0; k < NC; ++k) _mm512_mask_storeu_ps(y + k * y_stride + 16 * t, rows, acc[t][k]);
+  }
+}
+
+template <int NT>
+void decode_columns(const uint8_t* panel, size_t panel_bytes, int64_t nb, const block_q8_0* const* yb,
+                    const q8_0_column_block* ab, float* y, int64_t y_stride, const int* n_rows, int nc) {
+  switch (nc) {
+    case 4: decode_tiles<NT, 4>(panel, panel_bytes, nb, yb, ab, y, y_stride, n_rows); break;
+    case 3: decode_tiles<NT, 3>(panel, panel_bytes, nb, yb, ab, y, y_stride, n_rows); break;
+    case 2: decode_tiles<NT, 2>(panel, panel_bytes, nb, yb, ab, y, y_stride, n_rows); break;
+    default: decode_tiles<NT, 1>(panel, panel_bytes, nb, yb, ab, y, y_stride, n_rows); break;
+  }
 }
 
 }  // namespace
@@ -119,23 +140,24 @@ void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64
   const int64_t nb = cols / qk_legacy;
   const size_t panel = q8_0_decode_panel_bytes(cols);
   const auto* xb = static_cast<const uint8_t*>(x_q);
-  for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
-    const int64_t r0 = rt * amx_tile;
-    const int n_rows = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);
+  for (int64_t rt = rt_begin; rt < rt_end;) {
+    const int nt = rt + 3 < rt_end ? 4 : rt + 1 < rt_end ? 2 : 1;
+    int n_rows[4];
+    for (int t = 0; t < nt; ++t) {
+      const int64_t r0 = (rt + t) * amx_tile;
+      n_rows[t] = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);
+    }
     const uint8_t* p = panels + panel * static_cast<size_t>(rt);
     for (int64_t c = 0; c < n_cols; c += 4) {
       const block_q8_0* yb[4];
       const int nc = static_cast<int>(n_cols - c < 4 ? n_cols - c : 4);
       for (int k = 0; k < nc; ++k) yb[k] = reinterpret_cast<const block_q8_0*>(xb + static_cast<size_t>(c + k) * x_stride);
-      const act_block* a = ab + c * nb;
-      float* yc = y + c * y_stride + r0;
-      switch (nc) {
-        case 4: decode_tile<4>(p, nb, yb, a, yc, y_stride, n_rows); break;
-        case 3: decode_tile<3>(p, nb, yb, a, yc, y_stride, n_rows); break;
-        case 2: decode_tile<2>(p, nb, yb, a, yc, y_stride, n_rows); break;
-        default: decode_tile<1>(p, nb, yb, a, yc, y_stride, n_rows); break;
-      }
+      float* yc = y + c * y_stride + rt * amx_tile;
+      if (nt == 4) decode_columns<4>(p, panel, nb, yb, ab + c * nb, yc, y_stride, n_rows, nc);
+      else if (nt == 2) decode_columns<2>(p, panel, nb, yb, ab + c * nb, yc, y_stride, n_rows, nc);
+      else decode_columns<1>(p, panel, nb, yb, ab + c * nb, yc, y_stride, n_rows, nc);
     }
+    rt += nt;
   }
 }
 

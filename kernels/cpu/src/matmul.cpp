@@ -98,9 +98,10 @@ bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, s
                         int64_t y_stride, thread_pool& pool) {
   if (w.amx_packed == nullptr || w.type != tensor_type::q8_0 || active_kernel_path() != kernel_path::amx) return false;
   const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
-  // Tasks of about k_decode_task_bytes: small enough that the threads finish together.
+  // Tasks of about k_decode_task_bytes, and of whole tile quads (the kernel reads four
+  // tiles at once) unless that leaves fewer than 4 tasks per thread.
   const size_t tile_bytes = detail::q8_0_decode_panel_bytes(w.cols);
-  int64_t group = std::max<int64_t>(1, static_cast<int64_t>(k_decode_task_bytes / tile_bytes));
+  int64_t group = std::max<int64_t>(4, static_cast<int64_t>(k_decode_task_bytes / tile_bytes) & ~int64_t{3});
   while (group > 1 && row_tiles / group < 4 * pool.size()) group /= 2;
   const int64_t n_tasks = (row_tiles + group - 1) / group;
   const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
