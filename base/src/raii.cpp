@@ -48,6 +48,16 @@ result<mapped_file> mapped_file::open(const std::string& path) {
   return m;
 }
 
+void mapped_file::release(const void* p, size_t n) const {
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<uintptr_t>(addr_);
+  uintptr_t a = reinterpret_cast<uintptr_t>(p), b = a + n;
+  if (addr_ == nullptr || a < base || b > base + size_ || b < a) return;
+  a = (a + page - 1) / page * page;
+  b = b / page * page;
+  if (b > a) ::madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+}
+
 result<unique_fd> open_fd(const std::string& path, int flags, mode_t mode) {
   int fd;
   do {

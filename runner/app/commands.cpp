@@ -219,6 +219,7 @@ int run_bench(const bench_options& o) {
                     {"bytes", packed->bytes},
                     {"of_bytes", packed->eligible_bytes},
                     {"budget_bytes", packed->budget_bytes},
+                    {"released_bytes", packed->released_bytes},
                     {"ms", packed->ms}}}};
   if ((*m)->hparams().n_expert == 0) {
     out["weight_bytes_per_token"] = dense_bytes_per_token(**m);

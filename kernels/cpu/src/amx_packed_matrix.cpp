@@ -37,6 +37,11 @@ size_t amx_repacked_bytes(const matrix_view& w) {
   return (k->repack_bytes ? k->repack_bytes : k->panel_bytes)(w.cols) * static_cast<size_t>(row_tiles(w));
 }
 
+bool amx_copy_serves_every_matmul(const matrix_view& w) {
+  const detail::amx_kernel* k = kernel_of(w);
+  return k != nullptr && k->repack != nullptr;
+}
+
 bool amx_repack_useful(const matrix_view& w) {
   return active_kernel_path() == kernel_path::amx && amx_repacked_bytes(w) > 0;
 }

@@ -5,6 +5,8 @@
 
 #include "r1/base/log.h"
 #include "r1/engine/model.h"
+#include "r1/gguf/file.h"
+#include "r1/kernels/quants.h"
 #include "r1/kernels/cpu_features.h"
 #include "weights.h"
 
@@ -46,6 +48,26 @@ uint64_t auto_budget(uint64_t mapped_bytes) {
   return avail > mapped_bytes ? (avail - mapped_bytes) / 2 : 0;
 }
 
+// Bytes of w's rows in the file.
+uint64_t matrix_bytes(const kernels::matrix_view& w) {
+  const size_t stride = w.row_stride_bytes ? w.row_stride_bytes : kernels::row_size(w.type, w.cols);
+  return static_cast<uint64_t>(stride) * static_cast<uint64_t>(w.rows);
+}
+
+// Drops the pages of w's original rows from the resident set (they stay readable,
+// e.g. a tied output head's rows as embeddings); returns their bytes.
+uint64_t release_original(const std::vector<const gguf::file*>& files, const kernels::matrix_view& w) {
+  const auto* p = static_cast<const uint8_t*>(w.data);
+  const uint64_t n = matrix_bytes(w);
+  for (const gguf::file* f : files) {
+    if (p >= f->bytes() && p + n <= f->bytes() + f->file_size()) {
+      f->release_pages(p, n);
+      return n;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 result<repack_mode> parse_repack_mode(std::string_view name) {
@@ -85,6 +107,7 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
         continue;
       }
       m->view.amx_packed = copy->data();
+      if (kernels::amx_copy_serves_every_matmul(m->view)) r.released_bytes += release_original(gguf_files(), m->view);
       r.bytes += copy->bytes();
       ++r.repacked;
       w_->amx_copies.push_back(std::move(*copy));
@@ -95,6 +118,7 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
     R1_LOG(info, "engine") << "amx repack (" << repack_mode_name(o.mode) << "): " << r.repacked << " of " << r.eligible
                            << " matrices, " << (r.bytes >> 20) << " of " << (r.eligible_bytes >> 20) << " MiB"
                            << (o.mode == repack_mode::automatic ? ", budget " + std::to_string(r.budget_bytes >> 20) + " MiB" : "")
+                           << (r.released_bytes ? ", " + std::to_string(r.released_bytes >> 20) + " MiB of originals released" : "")
                            << ", " << r.ms << " ms";
   }
   repack_ = r;

@@ -56,6 +56,7 @@ uint32_t file::alignment() const { return s_->alignment; }
 uint64_t file::data_offset() const { return s_->data_offset; }
 uint64_t file::file_size() const { return s_->size; }
 const uint8_t* file::bytes() const { return s_->data; }
+void file::release_pages(const uint8_t* p, size_t n) const { s_->mapping.release(p, n); }
 const std::vector<kv>& file::metadata() const { return s_->kvs; }
 const std::vector<tensor_info>& file::tensors() const { return s_->tensors; }
 

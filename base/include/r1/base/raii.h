@@ -70,6 +70,11 @@ class mapped_file {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Drops this process's mapping of the whole pages inside [p, p + n) (MADV_DONTNEED):
+  // they leave its resident set and are read back from the page cache if touched
+  // again, so the contents never change. Ranges outside the mapping are ignored.
+  void release(const void* p, size_t n) const;
+
  private:
   void* addr_ = nullptr;
   size_t size_ = 0;

@@ -56,6 +56,11 @@ size_t amx_repacked_bytes(const matrix_view& w);
 // (kernels/cpu_features.h) and amx_repacked_bytes(w) > 0.
 bool amx_repack_useful(const matrix_view& w);
 
+// True when w's repacked copy serves every matmul of w on the amx path (Q8_0's decode
+// panels), so its original rows are no longer read there; false for AMX A panels
+// (decode keeps reading the original). Any kernel path.
+bool amx_copy_serves_every_matmul(const matrix_view& w);
+
 // Unpacks every 16-row tile of w (rows past the last zeroed), spread over `pool`.
 // Errors: invalid_argument when !amx_repack_useful(w); resource_exhausted when the
 // memory cannot be mapped.

@@ -106,6 +106,9 @@ struct repack_report {
   uint64_t eligible_bytes = 0;  // bytes a copy of every eligible matrix would take
   uint64_t bytes = 0;           // bytes of the copies made
   uint64_t budget_bytes = 0;    // auto only
+  // Bytes of originals dropped from the resident set because their copy serves every
+  // matmul (Q8_0's decode panels): mapped pages, read back only if touched again.
+  uint64_t released_bytes = 0;
   double ms = 0;
 };
 

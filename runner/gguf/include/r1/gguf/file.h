@@ -82,6 +82,11 @@ class file {
   uint64_t data_offset() const;  // start of the data section in the file
   uint64_t file_size() const;
   const uint8_t* bytes() const;  // the whole file
+  // For bytes no longer read through this file (e.g. a matrix whose copy serves every
+  // read): drops their whole pages from the process's resident set when the file is
+  // mapped (mapped_file::release); nothing for files opened from memory. Contents
+  // stay readable.
+  void release_pages(const uint8_t* p, size_t n) const;
 
   // ---- metadata ----
   const std::vector<kv>& metadata() const;
