@@ -1,6 +1,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -66,8 +67,10 @@ status load_into(runner_state& st, const serve_options& o, tensor_type kv_type) 
   info.weights_bytes = mi.weights_bytes;
   info.kv_bytes = st.ctx->kv().bytes();
   // The AMX weight copies are host memory the runner holds beside the mapping: counted with
-  // the scratch buffers, so the daemon's size and memory budget see them.
-  info.scratch_bytes = st.ctx->scratch_bytes() + st.model->repack().bytes;
+  // the scratch buffers, so the daemon's size and memory budget see them, less the originals
+  // they replace (Q8_0: released from the resident set).
+  const engine::repack_report& rp = st.model->repack();
+  info.scratch_bytes = st.ctx->scratch_bytes() + (rp.bytes - std::min(rp.bytes, rp.released_bytes));
   info.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   info.has_chat_template = st.prompts->has_template();
   info.thinking = st.prompts->template_thinks();
