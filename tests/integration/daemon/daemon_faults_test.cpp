@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
+#include <string>
 #include <thread>
 
 #include "r1/test_support/daemon_process.h"
@@ -132,6 +134,8 @@ TEST_F(daemon_faults, sixteen_concurrent_streaming_clients_all_finish) {
   start({"--num-parallel", "4", "--context-length", "512"});
   create("crowd", 5);
   std::atomic<int> ok{0}, failed{0};
+  std::mutex why_mu;
+  std::string why;
   std::vector<std::thread> clients;
   for (int i = 0; i < 16; ++i) {
     clients.emplace_back([&, i] {
@@ -146,10 +150,14 @@ TEST_F(daemon_faults, sixteen_concurrent_streaming_clients_all_finish) {
                            return true;
                          });
       (st.ok() && done ? ok : failed)++;
+      if (!st.ok() || !done) {
+        const std::lock_guard<std::mutex> lock(why_mu);
+        why += "client " + std::to_string(i) + ": " + (st.ok() ? std::string("no done") : st.to_string()) + "\n";
+      }
     });
   }
   for (auto& t : clients) t.join();
-  EXPECT_EQ(ok.load(), 16);
+  EXPECT_EQ(ok.load(), 16) << why;
   EXPECT_EQ(failed.load(), 0);
 }
 
