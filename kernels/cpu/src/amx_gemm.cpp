@@ -26,7 +26,6 @@
 namespace r1::kernels::detail {
 namespace {
 
-
 // Tiles 0,1: A (16 × a_bytes); 2,3: B (b_rows × 64); 4..7: C (16 × 16 int32).
 void configure_tiles(int a_bytes, int b_rows) {
   amx_tile_config c;

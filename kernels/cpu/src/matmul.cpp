@@ -8,6 +8,7 @@
 
 #include "amx_matmul.h"
 #include "amx_tiles.h"
+#include "r1/kernels/amx_packed_matrix.h"
 #include "blocks.h"
 #include "r1/base/assert.h"
 #include "r1/kernels/quants.h"
@@ -96,7 +97,7 @@ void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1
 // (Larger batches went to the AMX GEMM before this.)
 bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
                         int64_t y_stride, thread_pool& pool) {
-  if (w.amx_packed == nullptr || w.type != tensor_type::q8_0 || active_kernel_path() != kernel_path::amx) return false;
+  if (w.amx_packed == nullptr || active_kernel_path() != kernel_path::amx || !amx_copy_serves_every_matmul(w)) return false;
   const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
   // Tasks of about k_decode_task_bytes, and of whole tile quads (the kernel reads four
   // tiles at once) unless that leaves fewer than 4 tasks per thread.
@@ -112,31 +113,6 @@ bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, s
                                y, y_stride);
   });
   return true;
-}
-
-// A prompt batch against a repacked Q8_0 matrix: its decode panels as AMX B tiles
-// (amx_q8_0_gemm.cpp). Tasks are groups of row tiles against token ranges, split
-// like the other AMX GEMM (amx_matmul.cpp) so every thread stays busy.
-void gemm_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
-                      int64_t y_stride, thread_pool& pool) {
-  const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
-  const int64_t tok_tiles = (n_cols + detail::amx_tile - 1) / detail::amx_tile;
-  int64_t group = 1;
-  while (group < 8 && row_tiles / (2 * group) >= 8 * pool.size()) group *= 2;
-  const int64_t groups = (row_tiles + group - 1) / group;
-  int64_t tok_split = 1;
-  while (tok_split < tok_tiles && groups * tok_split < 4 * pool.size()) tok_split *= 2;
-  tok_split = std::min(tok_split, tok_tiles);
-  const int64_t tiles_per_task = (tok_tiles + tok_split - 1) / tok_split;
-  const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
-  const detail::q8_0_column_block* sums = detail::q8_0_prepare_columns(x_q, x_stride, n_cols, w.cols);
-  pool.run(static_cast<int>(groups * tok_split), [&](int task, int) {
-    const int64_t g = task % groups, t0 = (task / groups) * tiles_per_task;
-    const int64_t c0 = t0 * detail::amx_tile, c1 = std::min(n_cols, (t0 + tiles_per_task) * detail::amx_tile);
-    if (c0 >= c1) return;
-    detail::q8_0_panel_gemm(panels, w.cols, w.rows, g * group, std::min(row_tiles, (g + 1) * group), x_q, x_stride, c0,
-                            c1, sums, y, y_stride);
-  });
 }
 
 }  // namespace
@@ -177,10 +153,6 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
   R1_ASSERT(w.cols % type_info(w.type).block_elems == 0);
   if (w.rows <= 0 || n_cols <= 0) return;
   if (const detail::amx_kernel* kern = amx_kernel_for(w, n_cols)) {
-    if (w.type == tensor_type::q8_0 && w.amx_packed != nullptr) {
-      gemm_from_panels(w, x_q, n_cols, x_stride_bytes, y, y_stride, pool);
-      return;
-    }
     detail::amx_matmul(*kern, w, x_q, n_cols, x_stride_bytes, y, y_stride, pool);
     return;
   }

@@ -6,8 +6,8 @@
 #include "r1/base/log.h"
 #include "r1/engine/model.h"
 #include "r1/gguf/file.h"
-#include "r1/kernels/quants.h"
 #include "r1/kernels/cpu_features.h"
+#include "r1/kernels/quants.h"
 #include "weights.h"
 
 namespace r1::engine {
