@@ -99,13 +99,27 @@ double bandwidth_gbs(const uint8_t* p, size_t bytes, thread_pool& pool) {
 }
 
 // Matvec over a large matrix, timed per slice of rows (see above). GB/s of weight bytes.
-double matvec_gbs(const matrix_view& w, const float* x, float* y, thread_pool& pool, scratch& s) {
+// With `repacked`, each slice reads its amx_repack copy (decode panels where the
+// type has them); GB/s still count the original bytes, so the columns compare.
+double matvec_gbs(const matrix_view& w, const float* x, float* y, thread_pool& pool, scratch& s,
+                  bool repacked = false) {
   const size_t row = row_size(w.type, w.cols);
   const int64_t rows_per_slice = std::max<int64_t>(1, static_cast<int64_t>(k_slice / row));
+  std::vector<matrix_view> parts;
+  std::vector<amx_packed_matrix> copies;
+  for (int64_t r0 = 0; r0 + rows_per_slice <= w.rows; r0 += rows_per_slice) {
+    parts.push_back({w.type, rows_per_slice, w.cols, static_cast<const uint8_t*>(w.data) + r0 * row, row});
+    if (!repacked) continue;
+    auto copy = amx_repack(parts.back(), pool);
+    if (!copy.ok()) return 0;
+    parts.back().amx_packed = copy->data();
+    copies.push_back(std::move(*copy));
+  }
   std::vector<double> rates;
   for (int rep = 0; rep < 2; ++rep) {
-    for (int64_t r0 = 0; r0 + rows_per_slice <= w.rows; r0 += rows_per_slice) {
-      const matrix_view part{w.type, rows_per_slice, w.cols, static_cast<const uint8_t*>(w.data) + r0 * row, row};
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const matrix_view& part = parts[i];
+      const int64_t r0 = static_cast<int64_t>(i) * rows_per_slice;
       const auto t0 = clock_type::now();
       matmul(part, x, 1, w.cols, y + r0, rows_per_slice, pool, s);
       rates.push_back(static_cast<double>(rows_per_slice) * static_cast<double>(row) / seconds_since(t0) / 1e9);
@@ -252,7 +266,8 @@ void crossover_section(const float* x, int64_t x_cols) {
 void decode_section(const options& opt, int n_threads, uint8_t* base, size_t bytes, thread_pool& pool) {
   std::printf("## Decode matvec (path %s): GB/s of weight bytes, %zu MiB matrix, wall p90 / per CPU-second\n\n",
               kernel_path_name(), opt.size_mb);
-  std::printf("| type | cols | 1 thread | %d threads |\n|---|---|---|---|\n", n_threads);
+  std::printf("| type | cols | 1 thread | %d threads | %d threads, decode panels |\n|---|---|---|---|---|\n", n_threads,
+              n_threads);
   std::vector<float> x(8960);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 2001) * 1e-3f - 1.0f;
   scratch s;
@@ -271,8 +286,13 @@ void decode_section(const options& opt, int n_threads, uint8_t* base, size_t byt
         // matvec_gbs walks the whole matrix twice.
         per_cpu[k] = 2.0 * static_cast<double>(rows) * static_cast<double>(row) / (process_cpu_seconds() - c0) / 1e9;
       }
-      std::printf("| %s | %lld | %.1f / %.1f | %.1f / %.1f |\n", std::string(type_info(t).name).c_str(),
-                  static_cast<long long>(cols), wall[0], per_cpu[0], wall[1], per_cpu[1]);
+      std::string panels = "-";
+      if (amx_repack_useful(w) && amx_copy_serves_every_matmul(w)) {
+        thread_pool p(n_threads);
+        panels = std::to_string(matvec_gbs(w, x.data(), y.data(), p, s, true)).substr(0, 5);
+      }
+      std::printf("| %s | %lld | %.1f / %.1f | %.1f / %.1f | %s |\n", std::string(type_info(t).name).c_str(),
+                  static_cast<long long>(cols), wall[0], per_cpu[0], wall[1], per_cpu[1], panels.c_str());
       std::fflush(stdout);
     }
   }

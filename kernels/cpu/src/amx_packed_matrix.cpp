@@ -1,7 +1,8 @@
 // The repacked copy of a weight matrix: for the AMX prompt GEMM each row tile's
 // panel written by the same unpacking code a task runs (amx_gemm.cpp), so the
-// tile kernels cannot tell a repacked panel from a freshly unpacked one; for Q8_0
-// the decode panels of amx_panel_decode.cpp.
+// tile kernels cannot tell a repacked panel from a freshly unpacked one, followed
+// for Q4_K by its decode panels (amx_panel_decode_q4_k.cpp); for Q8_0 the decode
+// panels of amx_panel_decode.cpp alone.
 #include "r1/kernels/amx_packed_matrix.h"
 
 #include <sys/mman.h>
@@ -34,12 +35,14 @@ void detail::amx_unmap_fn::operator()(uint8_t* p) const {
 size_t amx_repacked_bytes(const matrix_view& w) {
   const detail::amx_kernel* k = kernel_of(w);
   if (k == nullptr || w.rows <= 0 || w.cols <= 0) return 0;
-  return (k->repack_bytes ? k->repack_bytes : k->panel_bytes)(w.cols) * static_cast<size_t>(row_tiles(w));
+  const size_t tile = (k->repack_bytes ? k->repack_bytes : k->panel_bytes)(w.cols) +
+                      (k->decode_bytes ? k->decode_bytes(w.cols) : 0);
+  return tile * static_cast<size_t>(row_tiles(w));
 }
 
 bool amx_copy_serves_every_matmul(const matrix_view& w) {
   const detail::amx_kernel* k = kernel_of(w);
-  return k != nullptr && k->repack != nullptr;
+  return k != nullptr && (k->repack != nullptr || k->write_decode != nullptr);
 }
 
 bool amx_repack_useful(const matrix_view& w) {
@@ -73,7 +76,11 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool) {
   const size_t panel = (k.repack_bytes ? k.repack_bytes : k.panel_bytes)(w.cols);
   const detail::amx_unpack_fn write = k.repack ? k.repack : k.unpack;
   uint8_t* base = out.data_.get();
-  pool.run(static_cast<int>(row_tiles(w)), [&](int rt, int) { write(wt, rt, base + panel * static_cast<size_t>(rt)); });
+  const int64_t tiles = row_tiles(w);
+  pool.run(static_cast<int>(tiles), [&](int rt, int) {
+    write(wt, rt, base + panel * static_cast<size_t>(rt));
+    if (k.write_decode) k.write_decode(wt, rt, base + panel * static_cast<size_t>(tiles) + k.decode_bytes(w.cols) * static_cast<size_t>(rt));
+  });
   return out;
 }
 

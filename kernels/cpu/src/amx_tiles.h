@@ -89,6 +89,10 @@ struct amx_kernel {
   // panels, which the prompt GEMM ignores); nullptr: the panel.
   amx_unpack_fn repack = nullptr;
   amx_bytes_fn repack_bytes = nullptr;
+  // Decode panels stored after the A panels of the copy (Q4_K), so that decode and
+  // small batches read them instead of the original rows; nullptr: none.
+  amx_unpack_fn write_decode = nullptr;
+  amx_bytes_fn decode_bytes = nullptr;
 };
 // Indexed by tensor type id (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K). Constant data: no
 // code of amx_gemm.cpp runs unless the amx path is active.
@@ -126,6 +130,21 @@ void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64
 void q8_0_panel_gemm(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
                      const void* x_q, size_t x_stride, int64_t c_begin, int64_t c_end, const q8_0_column_block* sums,
                      float* y, int64_t y_stride);
+
+// Q4_K's decode panels (amx_panel_decode_q4_k.cpp), after the A panels in its
+// repacked copy. A 16-row tile holds, superblock after superblock, 2368 bytes: the
+// quants of sub-block s at 256·s, in 4 groups of 64 bytes (group i, byte 4·n + j:
+// row n's quant 32s + 4i + j in the low nibble, 32s + 16 + 4i + j in the high), then
+// the rows' 6-bit scales (16 bytes per sub-block), their mins (32 bytes per pair of
+// sub-blocks, row n's two at 2n), and 16 fp16 d and 16 fp16 dmin.
+size_t q4_k_decode_panel_bytes(int64_t cols);
+// Writes row tile `row_tile` of w (rows past w.rows: zero).
+void q4_k_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel);
+// y[c·y_stride + r] for the rows of row tiles [rt_begin, rt_end) (clipped to
+// `rows`) against n_cols Q8_K columns (column c at x_q + c·x_stride bytes), the
+// tiles' panels back to back from `panels`. A column's result does not depend on n_cols.
+void q4_k_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
+                        const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride);
 
 // Quantizes n floats (a multiple of 256) to Q8_K, identical to quantize_row(Q8_K);
 // AVX-512, so only for the amx path (the prompt's activations, once per matmul).

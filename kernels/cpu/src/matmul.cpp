@@ -47,6 +47,14 @@ int64_t rows_per_chunk(int64_t rows, int64_t n_cols, int n_threads) {
   return chunk;
 }
 
+// Row tiles per decode task: about k_decode_task_bytes, and whole tile quads (the
+// kernels read four tiles at once) unless that leaves fewer than 4 tasks per thread.
+int64_t decode_task_tiles(int64_t row_tiles, size_t tile_bytes, int n_threads) {
+  int64_t group = std::max<int64_t>(4, static_cast<int64_t>(k_decode_task_bytes / tile_bytes) & ~int64_t{3});
+  while (group > 1 && row_tiles / group < 4 * n_threads) group /= 2;
+  return group;
+}
+
 struct tile_args {
   detail::dot_kernel_set kern;
   int64_t k;  // elements per row
@@ -92,18 +100,26 @@ void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1
   for (; r < r1; ++r) yc[r] = kern.dot(t.k, t.w + static_cast<size_t>(r) * t.w_stride, xcol(c_rest));
 }
 
-// Decode and small batches from a repacked Q8_0 matrix (its decode panels,
-// amx_tiles.h): one sequential stream per task. False when w has no such copy.
-// (Larger batches went to the AMX GEMM before this.)
+// Decode and small batches from the decode panels of a repacked Q8_0 or Q4_K
+// matrix (amx_tiles.h): one sequential stream per task. False when w has no such
+// copy. (Larger batches went to the AMX GEMM before this.)
 bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
                         int64_t y_stride, thread_pool& pool) {
   if (w.amx_packed == nullptr || active_kernel_path() != kernel_path::amx || !amx_copy_serves_every_matmul(w)) return false;
   const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
-  // Tasks of about k_decode_task_bytes, and of whole tile quads (the kernel reads four
-  // tiles at once) unless that leaves fewer than 4 tasks per thread.
+  const detail::amx_kernel& kern = detail::amx_kernels[static_cast<int>(w.type)];
+  if (kern.write_decode) {  // Q4_K: the decode panels follow the A panels
+    const auto* panels = static_cast<const uint8_t*>(w.amx_packed) + kern.panel_bytes(w.cols) * static_cast<size_t>(row_tiles);
+    const int64_t group = decode_task_tiles(row_tiles, kern.decode_bytes(w.cols), pool.size());
+    pool.run(static_cast<int>((row_tiles + group - 1) / group), [&](int task, int) {
+      const int64_t rt = task * group;
+      detail::q4_k_decode_panels(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, x_stride, n_cols, y,
+                                 y_stride);
+    });
+    return true;
+  }
   const size_t tile_bytes = detail::q8_0_decode_panel_bytes(w.cols);
-  int64_t group = std::max<int64_t>(4, static_cast<int64_t>(k_decode_task_bytes / tile_bytes) & ~int64_t{3});
-  while (group > 1 && row_tiles / group < 4 * pool.size()) group /= 2;
+  const int64_t group = decode_task_tiles(row_tiles, tile_bytes, pool.size());
   const int64_t n_tasks = (row_tiles + group - 1) / group;
   const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
   const detail::q8_0_column_block* sums = detail::q8_0_prepare_columns(x_q, x_stride, n_cols, w.cols);

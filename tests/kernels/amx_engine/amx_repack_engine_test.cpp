@@ -1,9 +1,9 @@
 // Repacked AMX weights in the engine (model::repack_for_amx): prompt and decode
 // logits with every projection repacked, with only those that fit a small budget,
-// and with none, are bit for bit those of the unpacking path (a Q8_0 decode reads
-// decode panels: equal to float rounding) (the same tile
-// products and float steps), for a K-quant mix and Q8_0; the report counts what
-// was copied; off the amx path nothing is. Skipped where AMX is unavailable.
+// and with none, are bit for bit those of the unpacking path (the same tile
+// products and float steps), for a K-quant mix and Q8_0; a decode reads the
+// decode panels of Q8_0 and Q4_K copies, equal to float rounding. The report
+// counts what was copied and released; off the amx path nothing is. Skipped where AMX is unavailable.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -45,11 +45,13 @@ void expect_same_bits(const logits_run& a, const logits_run& b, const std::strin
     ASSERT_EQ(std::bit_cast<uint32_t>(a.next[i]), std::bit_cast<uint32_t>(b.next[i])) << what << " next " << i;
 }
 
-// Q8_0 decodes read the repacked decode panels, whose float summation order is
-// not the dot kernels': prompts must match bit for bit, the decode to float
-// rounding (1e-4 of the largest logit through two layers).
-void expect_same(const logits_run& a, const logits_run& b, const std::string& type, const std::string& what) {
-  if (type != "Q8_0") return expect_same_bits(a, b, type + " " + what);
+// Decodes read the repacked decode panels (Q8_0, and Q4_K in a Q4_K_M), whose
+// float summation order is not the dot kernels': prompts must match bit for bit,
+// the decode to float rounding (1e-4 of the largest logit through two layers).
+// Without copies (`exact`) the decode is bit for bit too.
+void expect_same(const logits_run& a, const logits_run& b, const std::string& type, const std::string& what,
+                 bool exact = false) {
+  if (exact) return expect_same_bits(a, b, type + " " + what);
   expect_same_bits({a.prompt, {}}, {b.prompt, {}}, type + " " + what + " (prompt)");
   ASSERT_EQ(a.next.size(), b.next.size()) << what;
   float peak = 0;
@@ -100,7 +102,9 @@ void check_type(const std::string& type) {
     EXPECT_GE(on->released_bytes, on->bytes - on->bytes / 8) << "whole pages of every original";
     EXPECT_LE(on->released_bytes, on->bytes);
   } else {
-    EXPECT_EQ(on->released_bytes, 0u) << type << ": decode still reads the originals";
+    // The Q4_K originals (decode reads their panels); Q6_K's are still read.
+    EXPECT_GT(on->released_bytes, 0u) << type;
+    EXPECT_LE(on->released_bytes, on->bytes / 3) << type;
   }
   expect_same(want, run(*all, tokens), type, "repack on");
   EXPECT_FALSE(all->repack_for_amx({repack_mode::on, 0, 2}).ok()) << "a second repacking";
@@ -120,7 +124,7 @@ void check_type(const std::string& type) {
   ASSERT_TRUE(tiny.ok());
   EXPECT_EQ(tiny->repacked, 0u);
   EXPECT_EQ(tiny->bytes, 0u);
-  expect_same(want, run(*none, tokens), type, "budget too small");
+  expect_same(want, run(*none, tokens), type, "budget too small", true);
 }
 
 TEST(AmxRepackEngine, LogitsEqualUnpackingQ4KM) {

@@ -3,8 +3,8 @@
 // (same integer tile products, same float steps), for every AMX type, odd row /
 // column / K tails, padded row strides and 1 or 3 threads; the copy is really
 // what is read (the original bytes can be wiped); Q8_0's copy is decode panels
-// (checked against float64), the other types decode from the original; sizes and
-// errors. Skipped (with a message) without AMX.
+// and Q4_K's has them after its A panels (both checked against float64), the
+// other types decode from the original; sizes and errors. Skipped (with a message) without AMX.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -25,10 +25,6 @@ namespace {
 using test::k_amx_types;
 using test::path_guard;
 
-struct block_q8_0_bytes {  // one Q8_0 block as stored: fp16 scale, 32 quants
-  uint8_t bytes[34];
-};
-
 struct shape {  // weight rows, K, activation columns
   int64_t rows, cols, n_cols;
 };
@@ -48,14 +44,15 @@ void expect_bits_equal(const std::vector<float>& a, const std::vector<float>& b,
     ASSERT_EQ(std::bit_cast<uint32_t>(a[i]), std::bit_cast<uint32_t>(b[i])) << what << " at " << i;
 }
 
-// Q8_0's copy holds decode panels: a single column with the original bytes wiped
-// (pv) reads them, equal to the exact result in float64 (the same Q8_0 activation
-// quants, integer block sums) up to float rounding, and for any thread count the
-// same bits; prompts ignore the copy (the matmul above unpacks the original).
-void check_q8_0_decode(const matrix_view& mv, const matrix_view& pv, const std::vector<float>& x,
-                       const std::string& what) {
-  std::vector<block_q8_0_bytes> xq(static_cast<size_t>(mv.cols / 32));
-  ASSERT_TRUE(quantize_row(tensor_type::q8_0, x.data(), xq.data(), mv.cols).ok());
+// Q8_0's copy is decode panels, Q4_K's holds them after its A panels: a single
+// column with the original bytes wiped (pv) reads them, equal to the exact result
+// in float64 (the same activation quants, integer block sums) up to float
+// rounding, and for any thread count the same bits; small batches read them too.
+void check_panel_decode(const matrix_view& mv, const matrix_view& pv, const std::vector<float>& x,
+                        const std::string& what) {
+  const tensor_type vt = vec_dot_type(mv.type);
+  std::vector<uint8_t> xq(row_size(vt, mv.cols));
+  ASSERT_TRUE(quantize_row(vt, x.data(), xq.data(), mv.cols).ok());
   const std::vector<float> one = run(pv, x, 1, 2);
   expect_bits_equal(one, run(pv, x, 1, 1), what + " (decode panels, 1 thread)");
   expect_bits_equal(one, run(pv, x, 1, 3), what + " (decode panels, 3 threads)");
@@ -75,17 +72,15 @@ void check_q8_0_decode(const matrix_view& mv, const matrix_view& pv, const std::
     }
   }
   const size_t stride = mv.row_stride_bytes ? mv.row_stride_bytes : row_size(mv.type, mv.cols);
-  const std::vector<double> xd = test::reference_dequantize(tensor_type::q8_0, reinterpret_cast<const uint8_t*>(xq.data()), mv.cols);
   for (int64_t r = 0; r < mv.rows; ++r) {
-    const std::vector<double> wd =
-        test::reference_dequantize(tensor_type::q8_0, static_cast<const uint8_t*>(mv.data) + r * stride, mv.cols);
-    double want = 0, mag = 0;
-    for (int64_t i = 0; i < mv.cols; ++i) {
-      want += wd[static_cast<size_t>(i)] * xd[static_cast<size_t>(i)];
-      mag += std::fabs(wd[static_cast<size_t>(i)] * xd[static_cast<size_t>(i)]);
-    }
-    // One rounding of each scale product and of each block's fused multiply-add.
-    const double bound = static_cast<double>(mv.cols / 32 + 2) * 0x1p-24 * mag;
+    const uint8_t* wr = static_cast<const uint8_t*>(mv.data) + r * stride;
+    double mag;
+    const double want = test::reference_dot(mv.type, wr, xq.data(), mv.cols, &mag);
+    // Q8_0: one rounding of each scale product and of each block's fused
+    // multiply-add. Q4_K: the dot kernels' tolerance (its min terms cancel part of
+    // the scale terms, so Σ|w·x| understates what is rounded).
+    const double bound = mv.type == tensor_type::q8_0 ? static_cast<double>(mv.cols / 32 + 2) * 0x1p-24 * mag
+                                                      : 2e-5 * mag + 1e-6;
     ASSERT_NEAR(one[static_cast<size_t>(r)], want, bound) << what << " decode row " << r;
   }
 }
@@ -114,8 +109,8 @@ void check(tensor_type t, const shape& s, size_t pad, std::mt19937& rng) {
   expect_bits_equal(unpacking, run(pv, x, s.n_cols, 3), what + " (3 threads)");
   std::vector<uint8_t> zeros(w.size(), 0);
   pv.data = zeros.data();
-  if (t == tensor_type::q8_0) {
-    check_q8_0_decode(mv, pv, x, what);
+  if (amx_copy_serves_every_matmul(mv)) {
+    check_panel_decode(mv, pv, x, what);
     return;
   }
   // With the original bytes wiped, prompt batches still read the repacked tiles...
@@ -144,7 +139,8 @@ TEST(AmxRepack, EqualsUnpackingBitForBit) {
 TEST(AmxRepack, SizesAndErrors) {
   // Sizes need no AMX: one panel per 16-row tile (K-quants: 8576 bytes per
   // superblock of 16 rows, Q4_0: 576 per 32-element block of 16 rows).
-  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}), 2u * 2u * 8576u);
+  // Q4_K: its decode panels follow, 2368 bytes per superblock of 16 rows.
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}), 2u * 2u * (8576u + 2368u));
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}), 8576u);
   // Q8_0: decode panels, 512 quant bytes per block and 16 fp16 scales, padded to 64.
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 33, 64, nullptr, 0}), 3u * (2u * 512u + 64u));

@@ -11,8 +11,9 @@
 // the tile products and float steps are the same, so results are bit for bit
 // those of the unpacking path. Q8_0 is the exception: its copy is decode panels (4
 // quants of 16 rows per 64 bytes, fp16 scales, as many bytes as the original), read
-// by decode, small batches and prompts alike (see matrix_view::amx_packed); the
-// decodes of the other types keep reading `data`.
+// by decode, small batches and prompts alike (see matrix_view::amx_packed). Q4_K's
+// copy is its A panels followed by decode panels (0.58 bytes per weight) that
+// decode and small batches read; the decodes of the other types keep reading `data`.
 //
 // Ownership: amx_packed_matrix owns its buffer (an anonymous mapping, page aligned). Thread safety: immutable once built; any number
 // of matmuls may read it at once. amx_repack itself uses `pool` (not concurrently
@@ -57,8 +58,9 @@ size_t amx_repacked_bytes(const matrix_view& w);
 bool amx_repack_useful(const matrix_view& w);
 
 // True when w's repacked copy serves every matmul of w on the amx path (Q8_0's decode
-// panels), so its original rows are no longer read there; false for AMX A panels
-// (decode keeps reading the original). Any kernel path.
+// panels; Q4_K's A and decode panels), so its original rows are no longer read
+// there; false for AMX A panels alone (decode keeps reading the original). Any
+// kernel path.
 bool amx_copy_serves_every_matmul(const matrix_view& w);
 
 // Unpacks every 16-row tile of w (rows past the last zeroed), spread over `pool`.

@@ -32,8 +32,10 @@ struct matrix_view {
   // reads: decode and batches below amx_min_cols() as one sequential stream per task,
   // prompts as the B tiles of the AMX GEMM. Both take exact integer block sums and the
   // same float steps, so a prompt row has the bits of the same token decoded; the dot
-  // kernels (no copy) differ from them by float rounding only. Decode of the other
-  // types reads `data`. Not owned; must outlive every matmul with this view.
+  // kernels (no copy) differ from them by float rounding only. Q4_K's copy holds its
+  // A tiles and, after them, decode panels that decode and small batches read (equal
+  // to the dot kernels to float rounding). Decode of the other types reads `data`.
+  // Not owned; must outlive every matmul with this view.
   const void* amx_packed = nullptr;
 };
 
