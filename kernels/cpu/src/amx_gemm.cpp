@@ -420,9 +420,10 @@ extern const amx_kernel amx_kernels[n_dot_slots] = {
      panel_bytes<q8_format<false>>, false, q8_0_write_decode_panel, q8_0_decode_panel_bytes},  // 8
     {}, {}, {},
     {task<kq_format<4>>, work_bytes<kq_format<4>>, unpack_tile<kq_format<4>>, panel_bytes<kq_format<4>>, true,
-     nullptr, nullptr, q4_k_write_decode_panel, q4_k_decode_panel_bytes},  // 12
+     nullptr, nullptr, q4_k_write_decode_panel, q4_k_decode_panel_bytes, q4_k_decode_panels},  // 12
     {task<kq_format<5>>, work_bytes<kq_format<5>>, unpack_tile<kq_format<5>>, panel_bytes<kq_format<5>>, true},  // 13
-    {task<kq_format<6>>, work_bytes<kq_format<6>>, unpack_tile<kq_format<6>>, panel_bytes<kq_format<6>>, true},  // 14
+    {task<kq_format<6>>, work_bytes<kq_format<6>>, unpack_tile<kq_format<6>>, panel_bytes<kq_format<6>>, true,
+     nullptr, nullptr, q6_k_write_decode_panel, q6_k_decode_panel_bytes, q6_k_decode_panels},  // 14
 };
 
 }  // namespace r1::kernels::detail

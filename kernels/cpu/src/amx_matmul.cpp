@@ -80,8 +80,9 @@ void amx_matmul(const amx_kernel& kern, const matrix_view& w, const void* x_q, i
   pool.run(static_cast<int>(act.n_tok_tiles), [&](int t, int) {
     amx_pack_act_tile(kern.q8_k, x_q, n_cols, x_stride_bytes, w.cols, t, act);
   });
-  // A repacked matrix brings its panels; the work buffer then holds only acc and C.
-  const auto* packed = static_cast<const uint8_t*>(w.amx_packed);
+  // A repacked matrix brings its panels (unless its copy is decode panels alone);
+  // the work buffer then holds only acc and C.
+  const auto* packed = w.amx_decode_only ? nullptr : static_cast<const uint8_t*>(w.amx_packed);
   const size_t panel_bytes = kern.panel_bytes(w.cols);
   const size_t work_bytes =
       ((packed ? kern.work_bytes(w.cols) - panel_bytes : kern.work_bytes(w.cols)) + 63) & ~static_cast<size_t>(63);

@@ -1,7 +1,7 @@
 // The repacked copy of a weight matrix: for the AMX prompt GEMM each row tile's
 // panel written by the same unpacking code a task runs (amx_gemm.cpp), so the
 // tile kernels cannot tell a repacked panel from a freshly unpacked one, followed
-// for Q4_K by its decode panels (amx_panel_decode_q4_k.cpp); for Q8_0 the decode
+// for Q4_K by its decode panels (amx_panel_decode_k.cpp); for Q8_0 the decode
 // panels of amx_panel_decode.cpp alone.
 #include "r1/kernels/amx_packed_matrix.h"
 
@@ -32,9 +32,14 @@ void detail::amx_unmap_fn::operator()(uint8_t* p) const {
   if (p != nullptr) ::munmap(p, bytes);
 }
 
-size_t amx_repacked_bytes(const matrix_view& w) {
+// True when a `kind` copy of w holds only its decode panels.
+bool decode_panels_alone(const detail::amx_kernel& k, amx_copy kind) { return kind == amx_copy::decode && k.decode; }
+
+size_t amx_repacked_bytes(const matrix_view& w, amx_copy kind) {
   const detail::amx_kernel* k = kernel_of(w);
   if (k == nullptr || w.rows <= 0 || w.cols <= 0) return 0;
+  if (kind == amx_copy::decode && !k->decode && !k->repack) return 0;  // no decode panels
+  if (decode_panels_alone(*k, kind)) return k->decode_bytes(w.cols) * static_cast<size_t>(row_tiles(w));
   const size_t tile = (k->repack_bytes ? k->repack_bytes : k->panel_bytes)(w.cols) +
                       (k->decode_bytes ? k->decode_bytes(w.cols) : 0);
   return tile * static_cast<size_t>(row_tiles(w));
@@ -49,8 +54,8 @@ bool amx_repack_useful(const matrix_view& w) {
   return active_kernel_path() == kernel_path::amx && amx_repacked_bytes(w) > 0;
 }
 
-result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool) {
-  if (!amx_repack_useful(w)) {
+result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind) {
+  if (!amx_repack_useful(w) || amx_repacked_bytes(w, kind) == 0) {
     std::string m = "amx_repack: ";
     m.append(type_info(w.type).name).append(" ").append(std::to_string(w.rows)).append("x");
     m.append(std::to_string(w.cols)).append(" has no AMX kernel on the ").append(kernel_path_name());
@@ -58,7 +63,7 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool) {
     return invalid_argument(std::move(m));
   }
   const detail::amx_kernel& k = *kernel_of(w);
-  const size_t bytes = amx_repacked_bytes(w);
+  const size_t bytes = amx_repacked_bytes(w, kind);
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     return resource_exhausted("amx_repack: cannot map " + std::to_string(bytes) + " bytes: " + std::strerror(errno));
@@ -73,12 +78,14 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool) {
   wt.stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
   wt.rows = w.rows;
   wt.cols = w.cols;
-  const size_t panel = (k.repack_bytes ? k.repack_bytes : k.panel_bytes)(w.cols);
+  out.decode_only_ = decode_panels_alone(k, kind);
+  // The A panels (none in a decode-only copy), then the decode panels.
+  const size_t panel = out.decode_only_ ? 0 : (k.repack_bytes ? k.repack_bytes : k.panel_bytes)(w.cols);
   const detail::amx_unpack_fn write = k.repack ? k.repack : k.unpack;
   uint8_t* base = out.data_.get();
   const int64_t tiles = row_tiles(w);
   pool.run(static_cast<int>(tiles), [&](int rt, int) {
-    write(wt, rt, base + panel * static_cast<size_t>(rt));
+    if (panel) write(wt, rt, base + panel * static_cast<size_t>(rt));
     if (k.write_decode) k.write_decode(wt, rt, base + panel * static_cast<size_t>(tiles) + k.decode_bytes(w.cols) * static_cast<size_t>(rt));
   });
   return out;

@@ -79,6 +79,13 @@ using amx_bytes_fn = size_t (*)(int64_t cols);
 // (panel_bytes(cols) bytes): what a task does per call, and the repacking step.
 using amx_unpack_fn = void (*)(const amx_weight& w, int64_t row_tile, uint8_t* panel);
 
+// y[c·y_stride + r] for the rows of row tiles [rt_begin, rt_end) (clipped to
+// `rows`) against n_cols Q8_K columns (column c at x_q + c·x_stride bytes), the
+// tiles' decode panels back to back from `panels`. A column's result does not
+// depend on n_cols.
+using amx_decode_fn = void (*)(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
+                               const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride);
+
 struct amx_kernel {
   amx_task_fn run;               // nullptr: no AMX kernel for this weight type
   amx_bytes_fn work_bytes;       // per-thread work buffer of a task
@@ -93,6 +100,7 @@ struct amx_kernel {
   // small batches read them instead of the original rows; nullptr: none.
   amx_unpack_fn write_decode = nullptr;
   amx_bytes_fn decode_bytes = nullptr;
+  amx_decode_fn decode = nullptr;
 };
 // Indexed by tensor type id (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K). Constant data: no
 // code of amx_gemm.cpp runs unless the amx path is active.
@@ -131,19 +139,25 @@ void q8_0_panel_gemm(const uint8_t* panels, int64_t cols, int64_t rows, int64_t 
                      const void* x_q, size_t x_stride, int64_t c_begin, int64_t c_end, const q8_0_column_block* sums,
                      float* y, int64_t y_stride);
 
-// Q4_K's decode panels (amx_panel_decode_q4_k.cpp), after the A panels in its
-// repacked copy. A 16-row tile holds, superblock after superblock, 2368 bytes: the
-// quants of sub-block s at 256·s, in 4 groups of 64 bytes (group i, byte 4·n + j:
-// row n's quant 32s + 4i + j in the low nibble, 32s + 16 + 4i + j in the high), then
-// the rows' 6-bit scales (16 bytes per sub-block), their mins (32 bytes per pair of
-// sub-blocks, row n's two at 2n), and 16 fp16 d and 16 fp16 dmin.
+// K-quant decode panels (amx_panel_decode_k.cpp), after the A panels in the
+// repacked copy. A 16-row tile holds them superblock after superblock.
+// Q4_K, 2368 bytes: the quants of sub-block s at 256·s, in 4 groups of 64 bytes
+// (group i, byte 4·n + j: row n's quant 32s + 4i + j in the low nibble, 32s + 16 +
+// 4i + j in the high), then the rows' 6-bit scales (16 bytes per sub-block), their
+// mins (32 bytes per pair of sub-blocks, row n's two at 2n), 16 fp16 d, 16 fp16 dmin.
+// Q6_K, 3392 bytes: the low 4 bits of elements 32p.. as Q4_K's quants, then their
+// top 2 bits at 2048 + 128·p (64 bytes for the low-nibble groups, 64 for the high:
+// byte 4·n + j, bits 2i and 2i + 1 for group i), the int8 scales (16 bytes per
+// 16-element sub-block), 16 fp16 d, and 32 bytes of padding to whole lines.
 size_t q4_k_decode_panel_bytes(int64_t cols);
-// Writes row tile `row_tile` of w (rows past w.rows: zero).
+size_t q6_k_decode_panel_bytes(int64_t cols);
+// Write row tile `row_tile` of w (rows past w.rows: zero).
 void q4_k_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel);
-// y[c·y_stride + r] for the rows of row tiles [rt_begin, rt_end) (clipped to
-// `rows`) against n_cols Q8_K columns (column c at x_q + c·x_stride bytes), the
-// tiles' panels back to back from `panels`. A column's result does not depend on n_cols.
+void q6_k_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel);
+// amx_decode_fn for them.
 void q4_k_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
+                        const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride);
+void q6_k_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
                         const void* x_q, size_t x_stride, int64_t n_cols, float* y, int64_t y_stride);
 
 // Quantizes n floats (a multiple of 256) to Q8_K, identical to quantize_row(Q8_K);

@@ -100,7 +100,7 @@ void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1
   for (; r < r1; ++r) yc[r] = kern.dot(t.k, t.w + static_cast<size_t>(r) * t.w_stride, xcol(c_rest));
 }
 
-// Decode and small batches from the decode panels of a repacked Q8_0 or Q4_K
+// Decode and small batches from the decode panels of a repacked Q8_0, Q4_K or Q6_K
 // matrix (amx_tiles.h): one sequential stream per task. False when w has no such
 // copy. (Larger batches went to the AMX GEMM before this.)
 bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
@@ -108,13 +108,13 @@ bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, s
   if (w.amx_packed == nullptr || active_kernel_path() != kernel_path::amx || !amx_copy_serves_every_matmul(w)) return false;
   const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
   const detail::amx_kernel& kern = detail::amx_kernels[static_cast<int>(w.type)];
-  if (kern.write_decode) {  // Q4_K: the decode panels follow the A panels
-    const auto* panels = static_cast<const uint8_t*>(w.amx_packed) + kern.panel_bytes(w.cols) * static_cast<size_t>(row_tiles);
+  if (kern.decode) {  // K-quants: the decode panels follow the A panels
+    const size_t a_panels = w.amx_decode_only ? 0 : kern.panel_bytes(w.cols) * static_cast<size_t>(row_tiles);
+    const auto* panels = static_cast<const uint8_t*>(w.amx_packed) + a_panels;
     const int64_t group = decode_task_tiles(row_tiles, kern.decode_bytes(w.cols), pool.size());
     pool.run(static_cast<int>((row_tiles + group - 1) / group), [&](int task, int) {
       const int64_t rt = task * group;
-      detail::q4_k_decode_panels(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, x_stride, n_cols, y,
-                                 y_stride);
+      kern.decode(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, x_stride, n_cols, y, y_stride);
     });
     return true;
   }

@@ -13,19 +13,25 @@
 namespace r1::engine {
 namespace {
 
+struct candidate {
+  matrix* m;
+  kernels::amx_copy kind;
+};
+
 // The matrices prompt batches multiply with kernels::matmul, layer by layer, then
-// a Q8_0 output head: decode reads Q8_0 copies (one sequential stream per task, see
-// kernels/matmul.h), and the head is a sixth of a 1.5B model's bytes per token.
-std::vector<matrix*> repack_candidates(weights& w) {
-  std::vector<matrix*> out;
+// the output head's decode panels where its type has them (Q8_0, Q4_K, Q6_K): decode
+// streams them (kernels/matmul.h), and the head is a sixth to a fifth of a 1.5B
+// model's bytes per token, while a prompt multiplies it with one token only.
+std::vector<candidate> repack_candidates(weights& w) {
+  std::vector<candidate> out;
   for (layer_weights& l : w.layers) {
     for (matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.wq_a, &l.wq_b,
                       &l.wkv_a_mqa, &l.wkv_b, &l.ffn_gate_shexp, &l.ffn_up_shexp, &l.ffn_down_shexp}) {
-      if (*m && kernels::amx_repacked_bytes(m->view) > 0) out.push_back(m);
+      if (*m && kernels::amx_repacked_bytes(m->view) > 0) out.push_back({m, kernels::amx_copy::full});
     }
   }
-  if (w.output && w.output.view.type == tensor_type::q8_0 && kernels::amx_repacked_bytes(w.output.view) > 0)
-    out.push_back(&w.output);
+  if (w.output && kernels::amx_repacked_bytes(w.output.view, kernels::amx_copy::decode) > 0)
+    out.push_back({&w.output, kernels::amx_copy::decode});
   return out;
 }
 
@@ -92,21 +98,24 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
   repack_report r;
   r.mode = o.mode;
   r.amx = kernels::active_kernel_path() == kernels::kernel_path::amx;
-  std::vector<matrix*> ms = r.amx ? repack_candidates(*w_) : std::vector<matrix*>{};
+  std::vector<candidate> ms = r.amx ? repack_candidates(*w_) : std::vector<candidate>{};
   r.eligible = static_cast<uint32_t>(ms.size());
-  for (const matrix* m : ms) r.eligible_bytes += kernels::amx_repacked_bytes(m->view);
+  for (const candidate& c : ms) r.eligible_bytes += kernels::amx_repacked_bytes(c.m->view, c.kind);
   if (o.mode == repack_mode::automatic) r.budget_bytes = o.budget_bytes ? o.budget_bytes : auto_budget(info_.weights_bytes);
   if (o.mode != repack_mode::off && !ms.empty()) {
     kernels::thread_pool pool(o.n_threads);
-    for (matrix* m : ms) {
-      const uint64_t need = kernels::amx_repacked_bytes(m->view);
+    for (const auto& [m, kind] : ms) {
+      const uint64_t need = kernels::amx_repacked_bytes(m->view, kind);
       if (o.mode == repack_mode::automatic && r.bytes + need > r.budget_bytes) continue;
-      auto copy = kernels::amx_repack(m->view, pool);
+      auto copy = kernels::amx_repack(m->view, pool, kind);
       if (!copy.ok()) {
         if (o.mode == repack_mode::on) return copy.error().with_context("repacking " + m->name);
         continue;
       }
       m->view.amx_packed = copy->data();
+      m->view.amx_decode_only = copy->decode_only();
+      // Nothing on the amx path reads the original rows any more (a head's rare
+      // prompt batch of all logits would fault its pages back in from the file).
       if (kernels::amx_copy_serves_every_matmul(m->view)) r.released_bytes += release_original(gguf_files(), m->view);
       r.bytes += copy->bytes();
       ++r.repacked;

@@ -85,8 +85,8 @@ void check_type(const std::string& type) {
   auto off = plain->repack_for_amx({repack_mode::off, 0, 2});
   ASSERT_TRUE(off.ok());
   EXPECT_EQ(off->repacked, 0u);
-  // q, k, v, o, gate, up, down of 2 layers, and a Q8_0 output head (decode reads its copy).
-  EXPECT_EQ(off->eligible, type == "Q8_0" ? 15u : 14u) << type;
+  // q, k, v, o, gate, up, down of 2 layers, and the output head's decode panels.
+  EXPECT_EQ(off->eligible, 15u) << type;
   const logits_run want = run(*plain, tokens);
 
   auto all = load(path);

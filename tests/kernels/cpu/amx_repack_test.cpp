@@ -3,8 +3,8 @@
 // (same integer tile products, same float steps), for every AMX type, odd row /
 // column / K tails, padded row strides and 1 or 3 threads; the copy is really
 // what is read (the original bytes can be wiped); Q8_0's copy is decode panels
-// and Q4_K's has them after its A panels (both checked against float64), the
-// other types decode from the original; sizes and errors. Skipped (with a message) without AMX.
+// and Q4_K's and Q6_K's have them after their A panels (checked against float64),
+// the other types decode from the original; sizes and errors. Skipped (with a message) without AMX.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -44,7 +44,7 @@ void expect_bits_equal(const std::vector<float>& a, const std::vector<float>& b,
     ASSERT_EQ(std::bit_cast<uint32_t>(a[i]), std::bit_cast<uint32_t>(b[i])) << what << " at " << i;
 }
 
-// Q8_0's copy is decode panels, Q4_K's holds them after its A panels: a single
+// Q8_0's copy is decode panels, Q4_K's and Q6_K's hold them after their A panels: a single
 // column with the original bytes wiped (pv) reads them, equal to the exact result
 // in float64 (the same activation quants, integer block sums) up to float
 // rounding, and for any thread count the same bits; small batches read them too.
@@ -77,8 +77,8 @@ void check_panel_decode(const matrix_view& mv, const matrix_view& pv, const std:
     double mag;
     const double want = test::reference_dot(mv.type, wr, xq.data(), mv.cols, &mag);
     // Q8_0: one rounding of each scale product and of each block's fused
-    // multiply-add. Q4_K: the dot kernels' tolerance (its min terms cancel part of
-    // the scale terms, so Σ|w·x| understates what is rounded).
+    // multiply-add. K-quants: the dot kernels' tolerance (their min or −32 terms
+    // cancel part of the scale terms, so Σ|w·x| understates what is rounded).
     const double bound = mv.type == tensor_type::q8_0 ? static_cast<double>(mv.cols / 32 + 2) * 0x1p-24 * mag
                                                       : 2e-5 * mag + 1e-6;
     ASSERT_NEAR(one[static_cast<size_t>(r)], want, bound) << what << " decode row " << r;
@@ -111,6 +111,20 @@ void check(tensor_type t, const shape& s, size_t pad, std::mt19937& rng) {
   pv.data = zeros.data();
   if (amx_copy_serves_every_matmul(mv)) {
     check_panel_decode(mv, pv, x, what);
+    if (t == tensor_type::q8_0) return;
+    // A copy of the decode panels alone (an output head's): decode reads the same
+    // panels, so the same bits; prompt batches unpack the original rows.
+    auto alone = amx_repack(mv, pool, amx_copy::decode);
+    ASSERT_TRUE(alone.ok()) << what << ": " << alone.error().message();
+    ASSERT_TRUE(alone->decode_only()) << what;
+    ASSERT_EQ(alone->bytes(), amx_repacked_bytes(mv, amx_copy::decode)) << what;
+    ASSERT_LT(alone->bytes(), packed->bytes()) << what;
+    matrix_view dv = mv;
+    dv.amx_packed = alone->data();
+    dv.amx_decode_only = true;
+    expect_bits_equal(unpacking, run(dv, x, s.n_cols, 2), what + " (decode-only copy, prompt)");
+    dv.data = zeros.data();
+    expect_bits_equal(run(pv, x, 1, 2), run(dv, x, 1, 2), what + " (decode-only copy, decode)");
     return;
   }
   // With the original bytes wiped, prompt batches still read the repacked tiles...
@@ -139,13 +153,19 @@ TEST(AmxRepack, EqualsUnpackingBitForBit) {
 TEST(AmxRepack, SizesAndErrors) {
   // Sizes need no AMX: one panel per 16-row tile (K-quants: 8576 bytes per
   // superblock of 16 rows, Q4_0: 576 per 32-element block of 16 rows).
-  // Q4_K: its decode panels follow, 2368 bytes per superblock of 16 rows.
+  // Q4_K, Q6_K: their decode panels follow, 2368 / 3392 bytes per superblock of 16 rows.
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}), 2u * 2u * (8576u + 2368u));
-  EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}), 8576u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}), 8576u + 3392u);
   // Q8_0: decode panels, 512 quant bytes per block and 16 fp16 scales, padded to 64.
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 33, 64, nullptr, 0}), 3u * (2u * 512u + 64u));
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 16, 96, nullptr, 0}), 3u * 512u + 128u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_0, 16, 32, nullptr, 0}), 576u);
+  // Decode panels alone: K-quants without their A panels, Q8_0 as above, none for Q4_0.
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}, amx_copy::decode), 2u * 2u * 2368u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}, amx_copy::decode), 3392u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 16, 96, nullptr, 0}, amx_copy::decode), 3u * 512u + 128u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_0, 16, 32, nullptr, 0}, amx_copy::decode), 0u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q5_k, 16, 256, nullptr, 0}, amx_copy::decode), 0u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q5_0, 16, 32, nullptr, 0}), 0u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::f32, 16, 32, nullptr, 0}), 0u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 0, 256, nullptr, 0}), 0u);

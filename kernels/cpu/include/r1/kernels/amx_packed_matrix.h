@@ -37,21 +37,30 @@ struct amx_unmap_fn {  // munmap of an anonymous mapping of `bytes`
 };
 }  // namespace detail
 
+// What a copy holds: everything the amx path reads of the matrix (full), or only
+// its decode panels (decode: for an output head, which a prompt multiplies with
+// one token). For Q8_0 the two are the same (its decode panels serve prompts too).
+enum class amx_copy { full, decode };
+
 class amx_packed_matrix {
  public:
   amx_packed_matrix() = default;
   const void* data() const { return data_.get(); }
   size_t bytes() const { return data_.get_deleter().bytes; }
   explicit operator bool() const { return data_ != nullptr; }
+  // True when the copy holds only decode panels: set matrix_view::amx_decode_only.
+  bool decode_only() const { return decode_only_; }
 
  private:
-  friend result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool);
+  friend result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind);
   std::unique_ptr<uint8_t, detail::amx_unmap_fn> data_;
+  bool decode_only_ = false;
 };
 
-// Bytes amx_repack(w) would allocate; 0 when w's type has no AMX kernel (Q4_0, Q8_0,
-// Q4_K, Q5_K and Q6_K have one) or w is empty. Any kernel path.
-size_t amx_repacked_bytes(const matrix_view& w);
+// Bytes amx_repack(w, kind) would allocate; 0 when w's type has no AMX kernel (Q4_0,
+// Q8_0, Q4_K, Q5_K and Q6_K have one; for `decode`, Q8_0, Q4_K and Q6_K, which
+// have decode panels) or w is empty. Any kernel path.
+size_t amx_repacked_bytes(const matrix_view& w, amx_copy kind = amx_copy::full);
 
 // True when a repacked copy of w would be used: the amx kernel path is active
 // (kernels/cpu_features.h) and amx_repacked_bytes(w) > 0.
@@ -64,8 +73,8 @@ bool amx_repack_useful(const matrix_view& w);
 bool amx_copy_serves_every_matmul(const matrix_view& w);
 
 // Unpacks every 16-row tile of w (rows past the last zeroed), spread over `pool`.
-// Errors: invalid_argument when !amx_repack_useful(w); resource_exhausted when the
+// Errors: invalid_argument when !amx_repack_useful(w) or amx_repacked_bytes(w, kind) is 0; resource_exhausted when the
 // memory cannot be mapped.
-result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool);
+result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind = amx_copy::full);
 
 }  // namespace r1::kernels

@@ -37,6 +37,9 @@ struct matrix_view {
   // to the dot kernels to float rounding). Decode of the other types reads `data`.
   // Not owned; must outlive every matmul with this view.
   const void* amx_packed = nullptr;
+  // amx_packed holds only decode panels (amx_packed_matrix::decode_only()): prompt
+  // batches then unpack `data`.
+  bool amx_decode_only = false;
 };
 
 // On the amx kernel path, batches of at least amx_min_cols() columns with Q4_K,
