@@ -203,7 +203,7 @@ void write_out(const float* acc, int nt, int64_t t, int64_t r0, int64_t n_rows, 
                int64_t y_stride) {
   const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                          _mm512_set1_epi32(16));
-  const __mmask16 rows = static_cast<__mmask16>(n_rows >= 16 ? 0xffff : (1u << n_rows) - 1);
+  const __mmask16 rows = tile_row_mask(n_rows);
   for (int u = 0; u < nt; ++u)
     for (int j = 0; j < amx_tile; ++j) {
       const int64_t c = (t + u) * amx_tile + j;

@@ -26,22 +26,26 @@ const detail::amx_kernel* kernel_of(const matrix_view& w) {
 
 int64_t row_tiles(const matrix_view& w) { return (w.rows + detail::amx_tile - 1) / detail::amx_tile; }
 
+// True when a `kind` copy of a matrix with kernel k holds only its decode panels.
+bool decode_panels_alone(const detail::amx_kernel& k, amx_copy kind) { return kind == amx_copy::decode && k.decode; }
+
+// Bytes of one row tile's leading panel in a full copy: the A panel, or Q8_0's decode panel.
+size_t lead_panel_bytes(const detail::amx_kernel& k, int64_t cols) {
+  return (k.repack_bytes ? k.repack_bytes : k.panel_bytes)(cols);
+}
+
 }  // namespace
 
 void detail::amx_unmap_fn::operator()(uint8_t* p) const {
   if (p != nullptr) ::munmap(p, bytes);
 }
 
-// True when a `kind` copy of w holds only its decode panels.
-bool decode_panels_alone(const detail::amx_kernel& k, amx_copy kind) { return kind == amx_copy::decode && k.decode; }
-
 size_t amx_repacked_bytes(const matrix_view& w, amx_copy kind) {
   const detail::amx_kernel* k = kernel_of(w);
   if (k == nullptr || w.rows <= 0 || w.cols <= 0) return 0;
   if (kind == amx_copy::decode && !k->decode && !k->repack) return 0;  // no decode panels
   if (decode_panels_alone(*k, kind)) return k->decode_bytes(w.cols) * static_cast<size_t>(row_tiles(w));
-  const size_t tile = (k->repack_bytes ? k->repack_bytes : k->panel_bytes)(w.cols) +
-                      (k->decode_bytes ? k->decode_bytes(w.cols) : 0);
+  const size_t tile = lead_panel_bytes(*k, w.cols) + (k->decode_bytes ? k->decode_bytes(w.cols) : 0);
   return tile * static_cast<size_t>(row_tiles(w));
 }
 
@@ -58,8 +62,9 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, am
   if (!amx_repack_useful(w) || amx_repacked_bytes(w, kind) == 0) {
     std::string m = "amx_repack: ";
     m.append(type_info(w.type).name).append(" ").append(std::to_string(w.rows)).append("x");
-    m.append(std::to_string(w.cols)).append(" has no AMX kernel on the ").append(kernel_path_name());
-    m.append(" kernel path");
+    m.append(std::to_string(w.cols));
+    if (amx_repack_useful(w)) m.append(" has no decode panels");
+    else m.append(" has no AMX kernel on the ").append(kernel_path_name()).append(" kernel path");
     return invalid_argument(std::move(m));
   }
   const detail::amx_kernel& k = *kernel_of(w);
@@ -80,7 +85,7 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, am
   wt.cols = w.cols;
   out.decode_only_ = decode_panels_alone(k, kind);
   // The A panels (none in a decode-only copy), then the decode panels.
-  const size_t panel = out.decode_only_ ? 0 : (k.repack_bytes ? k.repack_bytes : k.panel_bytes)(w.cols);
+  const size_t panel = out.decode_only_ ? 0 : lead_panel_bytes(k, w.cols);
   const detail::amx_unpack_fn write = k.repack ? k.repack : k.unpack;
   uint8_t* base = out.data_.get();
   const int64_t tiles = row_tiles(w);

@@ -71,7 +71,7 @@ void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nb, const bl
     }
   }
   for (int t = 0; t < NT; ++t) {
-    const __mmask16 rows = static_cast<__mmask16>(n_rows[t] >= 16 ? 0xffff : (1u << n_rows[t]) - 1);
+    const __mmask16 rows = tile_row_mask(n_rows[t]);
     for (int k = 0; k < NC; ++k) _mm512_mask_storeu_ps(y + k * y_stride + 16 * t, rows, acc[t][k]);
   }
 }
@@ -117,7 +117,7 @@ size_t q8_0_decode_panel_bytes(int64_t cols) {
 void q8_0_write_decode_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel) {
   const int64_t nb = w.cols / qk_legacy;
   const int64_t r0 = row_tile * amx_tile;
-  const int n_rows = static_cast<int>(w.rows - r0 < amx_tile ? w.rows - r0 : amx_tile);
+  const int n_rows = tile_part(w.rows - r0);
   auto* scales = reinterpret_cast<uint16_t*>(panel + static_cast<size_t>(nb) * k_quant_bytes);
   std::memset(panel, 0x80, static_cast<size_t>(nb) * k_quant_bytes);  // rows past the end: quant 0
   std::memset(scales, 0, scale_bytes(nb));
@@ -145,7 +145,7 @@ void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64
     int n_rows[4];
     for (int t = 0; t < nt; ++t) {
       const int64_t r0 = (rt + t) * amx_tile;
-      n_rows[t] = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);
+      n_rows[t] = tile_part(rows - r0);
     }
     const uint8_t* p = panels + panel * static_cast<size_t>(rt);
     for (int64_t c = 0; c < n_cols; c += 4) {

@@ -49,9 +49,7 @@ struct q4_k_panel {
 
   // Sums of sub-blocks 2p and 2p+1 of a Q8_K block as an int16 pair (|sum| ≤ 32·128).
   static int32_t bsum_pair(const block_q8_k& b, int p) {
-    const int lo = b.bsums[4 * p] + b.bsums[4 * p + 1], hi = b.bsums[4 * p + 2] + b.bsums[4 * p + 3];
-    return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
-                                (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+    return pack_int16_pair(b.bsums[4 * p] + b.bsums[4 * p + 1], b.bsums[4 * p + 2] + b.bsums[4 * p + 3]);
   }
 
   // isum[k] += sc·Σq·y of sub-block p (32 elements: the low nibbles hold its first
@@ -237,7 +235,7 @@ void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nsb, const b
       F::template finish<NC>(panel + panel_bytes * t + static_cast<size_t>(b) * F::bytes, yb, b, isum[t], acc[t]);
   }
   for (int t = 0; t < NT; ++t) {
-    const __mmask16 rows = static_cast<__mmask16>(n_rows[t] >= 16 ? 0xffff : (1u << n_rows[t]) - 1);
+    const __mmask16 rows = tile_row_mask(n_rows[t]);
     for (int k = 0; k < NC; ++k) _mm512_mask_storeu_ps(y + k * y_stride + 16 * t, rows, acc[t][k]);
   }
 }
@@ -267,7 +265,7 @@ template <class F>
 void write_panel(const amx_weight& w, int64_t row_tile, uint8_t* panel) {
   const int64_t nsb = w.cols / qk_k;
   const int64_t r0 = row_tile * amx_tile;
-  const int n_rows = static_cast<int>(w.rows - r0 < amx_tile ? w.rows - r0 : amx_tile);
+  const int n_rows = tile_part(w.rows - r0);
   const size_t block = F::block_bytes;
   std::memset(panel, 0, panel_bytes<F>(w.cols));  // rows past the end: all zero
   for (int n = 0; n < n_rows; ++n) {
@@ -287,7 +285,7 @@ void decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt
     const int nt = static_cast<int>(rt_end - rt < 64 ? rt_end - rt : 64);
     for (int t = 0; t < nt; ++t) {
       const int64_t r0 = (rt + t) * amx_tile;
-      n_rows[t] = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);
+      n_rows[t] = tile_part(rows - r0);
     }
     const uint8_t* p = panels + panel * static_cast<size_t>(rt);
     for (int64_t c = 0; c < n_cols; c += 4) {

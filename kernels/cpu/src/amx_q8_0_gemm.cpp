@@ -86,7 +86,7 @@ void tile_pair(const uint8_t* panel, int64_t nb, const uint8_t* a, size_t x_stri
       post<full>(c1, _mm512_cvtph_ps(_mm256_loadu_si256(scales + b + 1)), s, nb, b + 1, n_tok, acc);
     }
   }
-  const __mmask16 rows = static_cast<__mmask16>(n_rows >= 16 ? 0xffff : (1u << n_rows) - 1);
+  const __mmask16 rows = tile_row_mask(n_rows);
   for (int j = 0; j < n_tok; ++j) _mm512_mask_storeu_ps(y + j * y_stride, rows, acc[j]);
 }
 
@@ -101,11 +101,11 @@ void q8_0_panel_gemm(const uint8_t* panels, int64_t cols, int64_t rows, int64_t 
   int configured = 0;
   // Token tiles outer: the group's panels stay in L2 while the tokens change.
   for (int64_t c = c_begin; c < c_end; c += amx_tile) {
-    const int n_tok = static_cast<int>(c_end - c < amx_tile ? c_end - c : amx_tile);
+    const int n_tok = tile_part(c_end - c);
     if (n_tok != configured) configure_tiles(configured = n_tok);
     for (int64_t rt = rt_begin; rt < rt_end; ++rt) {
       const int64_t r0 = rt * amx_tile;
-      const int n_rows = static_cast<int>(rows - r0 < amx_tile ? rows - r0 : amx_tile);
+      const int n_rows = tile_part(rows - r0);
       const uint8_t* p = panels + panel * static_cast<size_t>(rt);
       const uint8_t* a = x + static_cast<size_t>(c) * x_stride;
       if (n_tok == amx_tile) tile_pair<true>(p, nb, a, x_stride, sums + c * nb, n_tok, y + c * y_stride + r0, y_stride, n_rows);

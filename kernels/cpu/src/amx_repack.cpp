@@ -15,9 +15,7 @@ void pack_q8_k_block(const block_q8_k* b, int j, uint8_t* q, float* d, int32_t* 
   d[j] = b->d;
   int32_t s32[8];
   for (int i = 0; i < 8; ++i) s32[i] = b->bsums[2 * i] + b->bsums[2 * i + 1];
-  for (int p = 0; p < 4; ++p)
-    pairs[p * amx_tile + j] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(s32[2 * p])) |
-                                                   (static_cast<uint32_t>(static_cast<uint16_t>(s32[2 * p + 1])) << 16));
+  for (int p = 0; p < 4; ++p) pairs[p * amx_tile + j] = pack_int16_pair(s32[2 * p], s32[2 * p + 1]);
 }
 
 void pack_q8_0_block(const block_q8_0* b, int j, uint8_t* q, float* d) {

@@ -22,6 +22,17 @@ namespace r1::kernels::detail {
 
 constexpr int amx_tile = 16;  // weight rows per A tile, activation columns per B tile
 
+// How many of `left` remaining rows (or columns) a tile takes: 16, or the tail.
+constexpr int tile_part(int64_t left) { return left < amx_tile ? static_cast<int>(left) : amx_tile; }
+// Two int16 values in one int32 lane (lo in the low half), as vpdpwssd and the
+// VNNI word layout read them.
+constexpr int32_t pack_int16_pair(int lo, int hi) {
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                              (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16));
+}
+// The store mask of a tile's first n of 16 rows.
+constexpr uint16_t tile_row_mask(int n) { return static_cast<uint16_t>(n >= amx_tile ? 0xffff : (1u << n) - 1); }
+
 // The operand of ldtilecfg (palette 1): rows and bytes per row of each tile register.
 struct alignas(64) amx_tile_config {
   uint8_t palette;

@@ -108,25 +108,21 @@ bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, s
   if (w.amx_packed == nullptr || active_kernel_path() != kernel_path::amx || !amx_copy_serves_every_matmul(w)) return false;
   const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
   const detail::amx_kernel& kern = detail::amx_kernels[static_cast<int>(w.type)];
-  if (kern.decode) {  // K-quants: the decode panels follow the A panels
-    const size_t a_panels = w.amx_decode_only ? 0 : kern.panel_bytes(w.cols) * static_cast<size_t>(row_tiles);
-    const auto* panels = static_cast<const uint8_t*>(w.amx_packed) + a_panels;
-    const int64_t group = decode_task_tiles(row_tiles, kern.decode_bytes(w.cols), pool.size());
-    pool.run(static_cast<int>((row_tiles + group - 1) / group), [&](int task, int) {
-      const int64_t rt = task * group;
-      kern.decode(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, x_stride, n_cols, y, y_stride);
-    });
-    return true;
-  }
-  const size_t tile_bytes = detail::q8_0_decode_panel_bytes(w.cols);
-  const int64_t group = decode_task_tiles(row_tiles, tile_bytes, pool.size());
-  const int64_t n_tasks = (row_tiles + group - 1) / group;
   const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
-  const detail::q8_0_column_block* sums = detail::q8_0_prepare_columns(x_q, x_stride, n_cols, w.cols);
-  pool.run(static_cast<int>(n_tasks), [&](int task, int) {
-    const int64_t rt = task * group;
-    detail::q8_0_decode_panels(panels, w.cols, w.rows, rt, std::min(row_tiles, rt + group), x_q, x_stride, n_cols, sums,
-                               y, y_stride);
+  size_t tile_bytes = 0;
+  const detail::q8_0_column_block* sums = nullptr;  // Q8_0: the activations' block sums
+  if (kern.decode) {  // K-quants: the decode panels follow the A panels
+    if (!w.amx_decode_only) panels += kern.panel_bytes(w.cols) * static_cast<size_t>(row_tiles);
+    tile_bytes = kern.decode_bytes(w.cols);
+  } else {
+    tile_bytes = detail::q8_0_decode_panel_bytes(w.cols);
+    sums = detail::q8_0_prepare_columns(x_q, x_stride, n_cols, w.cols);
+  }
+  const int64_t group = decode_task_tiles(row_tiles, tile_bytes, pool.size());
+  pool.run(static_cast<int>((row_tiles + group - 1) / group), [&](int task, int) {
+    const int64_t rt = task * group, rt_end = std::min(row_tiles, rt + group);
+    if (kern.decode) kern.decode(panels, w.cols, w.rows, rt, rt_end, x_q, x_stride, n_cols, y, y_stride);
+    else detail::q8_0_decode_panels(panels, w.cols, w.rows, rt, rt_end, x_q, x_stride, n_cols, sums, y, y_stride);
   });
   return true;
 }
