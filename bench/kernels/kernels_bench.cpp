@@ -190,8 +190,9 @@ void gemm_section(const options& opt, int n_threads, const float* x, int64_t x_c
   const int64_t n_cols = opt.quick ? 128 : 512;
   std::printf("\n## Prompt GEMM (%lld columns): GFLOP/s wall / per CPU-second, amx vs avx512\n\n",
               static_cast<long long>(n_cols));
-  std::printf("| type | rows x cols | threads | avx512 | amx | amx / avx512 (CPU-s) | amx repacked | repacked / amx (CPU-s) |\n"
-              "|---|---|---|---|---|---|---|---|\n");
+  std::printf("| type | rows x cols | threads | avx512 | amx | amx / avx512 (CPU-s) | amx repacked | repacked / amx (CPU-s) | "
+              "repacked, int8 from Q8_0 activations |\n"
+              "|---|---|---|---|---|---|---|---|---|\n");
   const int64_t shapes[3][2] = {{1536, 1536}, {8960, 1536}, {1536, 8960}};
   for (tensor_type t : {tensor_type::q4_k, tensor_type::q6_k, tensor_type::q5_k, tensor_type::q8_0, tensor_type::q4_0}) {
     for (const auto& sh : shapes) {
@@ -218,10 +219,23 @@ void gemm_section(const options& opt, int n_threads, const float* x, int64_t x_c
         pw.amx_packed = packed->data();
         tm[2] = best_timing([&] { matmul(pw, x, n_cols, x_cols, y.data(), rows, pool, s); }, 0.5, 3);
         const double gf = 2.0 * static_cast<double>(rows * cols * n_cols) / 1e9;
-        std::printf("| %s | %lld x %lld | %d | %.0f / %.0f | %.0f / %.0f | %.2f | %.0f / %.0f | %.2f |\n",
+        // Where matmul takes Q8_0 prompts to AMX-BF16, the integer GEMM of the same
+        // copy (activations quantized beforehand, as a caller sharing them does).
+        std::string int8 = "-";
+        if (matmul_takes_float(pw, n_cols)) {
+          const tensor_type vt = vec_dot_type(t);
+          std::vector<uint8_t> xq(row_size(vt, cols) * static_cast<size_t>(n_cols));
+          quantize_columns(vt, x, n_cols, x_cols, cols, xq.data(), pool);
+          const timing q = best_timing(
+              [&] { matmul_quantized(pw, xq.data(), n_cols, row_size(vt, cols), y.data(), rows, pool); }, 0.5, 3);
+          char buf[64];
+          std::snprintf(buf, sizeof(buf), "%.0f / %.0f", gf / q.wall, gf / q.cpu);
+          int8 = buf;
+        }
+        std::printf("| %s | %lld x %lld | %d | %.0f / %.0f | %.0f / %.0f | %.2f | %.0f / %.0f | %.2f | %s |\n",
                     std::string(type_info(t).name).c_str(), static_cast<long long>(rows), static_cast<long long>(cols),
                     threads, gf / tm[0].wall, gf / tm[0].cpu, gf / tm[1].wall, gf / tm[1].cpu, tm[0].cpu / tm[1].cpu,
-                    gf / tm[2].wall, gf / tm[2].cpu, tm[1].cpu / tm[2].cpu);
+                    gf / tm[2].wall, gf / tm[2].cpu, tm[1].cpu / tm[2].cpu, int8.c_str());
         std::fflush(stdout);
         if (n_threads == 1) break;
       }

@@ -61,6 +61,29 @@ void matmul_q8_0_panels(const matrix_view& w, const void* x_q, int64_t n_cols, s
 
 }  // namespace
 
+void amx_matmul_q8_0_bf16(const matrix_view& w, const float* x, int64_t n_cols, int64_t x_stride, float* y,
+                          int64_t y_stride, thread_pool& pool) {
+  amx_buffers& bufs = thread_amx_buffers();
+  const int64_t tok_tiles = (n_cols + amx_tile - 1) / amx_tile;
+  auto* xb = static_cast<uint16_t*>(
+      bufs.act.get(static_cast<size_t>(tok_tiles * amx_tile) * static_cast<size_t>(w.cols) * sizeof(uint16_t)));
+  pool.run(static_cast<int>(tok_tiles), [&](int t, int) {
+    for (int64_t c = t * amx_tile; c < (t + 1) * amx_tile; ++c) q8_0_bf16_convert_columns(x, x_stride, n_cols, w.cols, c, xb);
+  });
+  const int64_t row_tiles = (w.rows + amx_tile - 1) / amx_tile;
+  const task_split s = split_tasks(row_tiles, tok_tiles, true, pool.size());
+  const size_t work_bytes = q8_0_bf16_work_bytes();
+  auto* work = static_cast<uint8_t*>(bufs.work.get(work_bytes * static_cast<size_t>(pool.size())));
+  const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
+  pool.run(static_cast<int>(s.groups * s.tok_split), [&](int task, int thread) {
+    const int64_t g = task % s.groups, t0 = (task / s.groups) * s.tiles_per_task;
+    const int64_t c0 = t0 * amx_tile, c1 = std::min(n_cols, (t0 + s.tiles_per_task) * amx_tile);
+    if (c0 >= c1) return;
+    q8_0_bf16_gemm(panels, w.cols, w.rows, g * s.group, std::min(row_tiles, (g + 1) * s.group), xb, c0, c1,
+                   work + work_bytes * static_cast<size_t>(thread), y, y_stride);
+  });
+}
+
 void amx_matmul(const amx_kernel& kern, const matrix_view& w, const void* x_q, int64_t n_cols,
                 size_t x_stride_bytes, float* y, int64_t y_stride, thread_pool& pool) {
   if (kern.repack != nullptr && w.amx_packed != nullptr) {

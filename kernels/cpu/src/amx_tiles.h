@@ -149,6 +149,19 @@ void q8_0_decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64
 void q8_0_panel_gemm(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
                      const void* x_q, size_t x_stride, int64_t c_begin, int64_t c_end, const q8_0_column_block* sums,
                      float* y, int64_t y_stride);
+// The prompt GEMM of the same panels on AMX-BF16 tiles from float activations
+// (amx_q8_0_bf16_gemm.cpp; why and its error bound there). The activations go
+// first through q8_0_bf16_convert_columns: column c (of n_cols, column c at
+// x + c·x_stride floats) to bf16 at xb + c·cols, zeros for the padding columns
+// n_cols..(a multiple of 16); columns are independent (parallel callers). The
+// GEMM then runs row tiles [rt_begin, rt_end) against columns [c_begin, c_end)
+// (c_begin a multiple of 16) with a work buffer of q8_0_bf16_work_bytes() (64-byte
+// aligned), y as above. AMX-BF16 only.
+void q8_0_bf16_convert_columns(const float* x, int64_t x_stride, int64_t n_cols, int64_t cols, int64_t c,
+                               uint16_t* xb);
+size_t q8_0_bf16_work_bytes();
+void q8_0_bf16_gemm(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt_begin, int64_t rt_end,
+                    const uint16_t* xb, int64_t c_begin, int64_t c_end, uint8_t* work, float* y, int64_t y_stride);
 
 // K-quant decode panels (amx_panel_decode_k.cpp), after the A panels in the
 // repacked copy. A 16-row tile holds them superblock after superblock.

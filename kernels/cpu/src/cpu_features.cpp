@@ -57,10 +57,11 @@ void detect_amx(cpu_features& f, uint64_t xcr0) {
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return;
   f.amx_tile = (d >> 24) & 1;
   f.amx_int8 = (d >> 25) & 1;
+  f.amx_bf16 = (d >> 22) & 1;
   // XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA).
   const bool os_tiles = (xcr0 & 0x60000) == 0x60000;
   f.os_amx = f.amx_tile && f.amx_int8 && os_tiles && request_amx_permission();
-  if (!f.os_amx) f.amx_tile = f.amx_int8 = false;
+  if (!f.os_amx) f.amx_tile = f.amx_int8 = f.amx_bf16 = false;
 }
 
 cpu_features detect() {

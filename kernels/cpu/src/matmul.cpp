@@ -9,6 +9,7 @@
 #include "amx_matmul.h"
 #include "amx_tiles.h"
 #include "r1/kernels/amx_packed_matrix.h"
+#include "r1/kernels/cpu_features.h"
 #include "blocks.h"
 #include "r1/base/assert.h"
 #include "r1/kernels/quants.h"
@@ -29,6 +30,7 @@ static_assert(static_cast<int>(tensor_type::q4_0) == 2 && static_cast<int>(tenso
 // Measured crossover (docs/dev/kernels.md): below this the dot kernels win.
 constexpr int64_t k_default_amx_min_cols = 12;
 std::atomic<int64_t> g_amx_min_cols{k_default_amx_min_cols};
+std::atomic<bool> g_amx_bf16_prompts{true};
 
 // The AMX kernel for w, or nullptr when the batch stays on the dot kernels.
 const detail::amx_kernel* amx_kernel_for(const matrix_view& w, int64_t n_cols) {
@@ -129,6 +131,17 @@ bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, s
 
 }  // namespace
 
+bool matmul_takes_float(const matrix_view& w, int64_t n_cols) {
+  if (w.type != tensor_type::q8_0 || w.amx_packed == nullptr || !amx_bf16_prompts() ||
+      amx_kernel_for(w, n_cols) == nullptr)
+    return false;
+  const cpu_features& f = detect_cpu_features();
+  return f.amx_bf16 && f.avx512bf16;
+}
+
+bool amx_bf16_prompts() { return g_amx_bf16_prompts.load(std::memory_order_relaxed); }
+void set_amx_bf16_prompts(bool on) { g_amx_bf16_prompts.store(on, std::memory_order_relaxed); }
+
 int64_t amx_min_cols() { return g_amx_min_cols.load(std::memory_order_relaxed); }
 
 void set_amx_min_cols(int64_t n) {
@@ -192,6 +205,10 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
 void matmul(const matrix_view& w, const float* x, int64_t n_cols, int64_t x_stride, float* y, int64_t y_stride,
             thread_pool& pool, scratch& s) {
   R1_ASSERT(can_vec_dot(w.type));
+  if (n_cols > 0 && w.rows > 0 && matmul_takes_float(w, n_cols)) {
+    detail::amx_matmul_q8_0_bf16(w, x, n_cols, x_stride, y, y_stride, pool);
+    return;
+  }
   const tensor_type vt = vec_dot_type(w.type);
   if (vt == tensor_type::f32) {
     matmul_quantized(w, x, n_cols, static_cast<size_t>(x_stride) * sizeof(float), y, y_stride, pool);

@@ -28,7 +28,11 @@ void linear_many(forward_state& fs, std::initializer_list<const matrix*> ws, con
   const matrix& first = **ws.begin();
   const tensor_type act = kernels::vec_dot_type(first.view.type);
   bool shared = true;
-  for (const matrix* w : ws) shared = shared && kernels::vec_dot_type(w->view.type) == act && w->view.cols == first.view.cols;
+  // A matrix whose batch runs from the float activations (matmul_takes_float)
+  // gains nothing from a shared quantization.
+  for (const matrix* w : ws)
+    shared = shared && kernels::vec_dot_type(w->view.type) == act && w->view.cols == first.view.cols &&
+             !kernels::matmul_takes_float(w->view, n);
   auto y = ys.begin();
   auto b = biases.begin();
   if (!shared) {

@@ -10,7 +10,8 @@
 // So: positions before the first such flip agree within 1e-5 of the logit scale;
 // the whole prompt is as close to the float64 reference as the avx512 path is;
 // results do not depend on the thread count; decode continues from the AMX-built
-// cache. Skipped where AMX is unavailable.
+// cache. A repacked Q8_0 model's prompt on AMX-BF16 tiles is held to the same
+// float64 bound. Skipped where AMX (or AMX-BF16) is unavailable.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -117,6 +118,59 @@ TEST(AmxEngine, PromptLogitsMatchAvx512AndFloat64) {
   for (size_t i = 0; i < nv; ++i)
     worst_next = std::max(worst_next, std::fabs(static_cast<double>(amx.next[i]) - avx.next[i]));
   EXPECT_LT(worst_next, 4e-2 * scale) << "decode after an amx prompt";
+}
+
+// A Q8_0 model with its matrices repacked: prompts run on AMX-BF16 tiles
+// (bf16 weights d·q and activations, fp32 sums; matmul_takes_float), no further
+// from the float64 reference than the avx512 path with its 8-bit activations,
+// independent of the thread count, and decode continues from that cache.
+TEST(AmxEngine, Q8_0PromptOnBf16TilesMatchesFloat64) {
+  if (!kernels::kernel_path_supported(kernels::kernel_path::amx) || !kernels::detect_cpu_features().amx_bf16 ||
+      !kernels::detect_cpu_features().avx512bf16)
+    GTEST_SKIP() << "AMX-BF16 not available on this machine: Q8_0 prompts stay on the integer GEMM";
+  path_restore restore;
+  test_support::temp_dir dir("amx-engine-bf16");
+  const std::string path = dir / "tiny-q8_0.gguf";
+  auto w = testing::write_amx_test_model(path, "Q8_0", 17);
+  ASSERT_TRUE(w.ok()) << w.to_string();
+  auto plain = model::load({path});
+  ASSERT_TRUE(plain.ok()) << plain.error().to_string();
+  auto packed = model::load({path});
+  ASSERT_TRUE(packed.ok()) << packed.error().to_string();
+  ASSERT_TRUE(kernels::set_kernel_path("amx").ok());
+  auto rep = (*packed)->repack_for_amx({repack_mode::on, 0, 2});
+  ASSERT_TRUE(rep.ok()) << rep.error().to_string();
+  ASSERT_EQ(rep->repacked, rep->eligible);
+  const size_t nv = (*plain)->hparams().n_vocab;
+
+  std::mt19937 rng(23);
+  std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(nv) - 1);
+  std::vector<int32_t> tokens(45);
+  for (auto& t : tokens) t = d(rng);
+
+  const logits_run avx = run(**plain, "avx512", tokens, 2);
+  const logits_run int8 = run(**plain, "amx", tokens, 2);  // no copy: the integer GEMM unpacking rows
+  const logits_run bf16 = run(**packed, "amx", tokens, 2);
+  const logits_run bf16_1 = run(**packed, "amx", tokens, 1);
+  ASSERT_EQ(bf16.prompt.size(), tokens.size() * nv);
+  EXPECT_EQ(bf16.prompt, bf16_1.prompt) << "bf16 prompt logits depend on the thread count";
+  EXPECT_NE(bf16.prompt, int8.prompt) << "the repacked Q8_0 prompt did not run on bf16 tiles";
+
+  auto want = testing::reference_logits(path, tokens);
+  ASSERT_TRUE(want.ok()) << want.error().to_string();
+  const double e_avx = rms_rel(avx.prompt, *want, nv), e_int8 = rms_rel(int8.prompt, *want, nv),
+               e_bf16 = rms_rel(bf16.prompt, *want, nv);
+  std::printf("rms error against float64: avx512 %.3g, amx int8 %.3g, amx bf16 %.3g of rms logit\n", e_avx, e_int8,
+              e_bf16);
+  EXPECT_LT(e_bf16, 4e-2);
+  EXPECT_LT(e_bf16, 1.5 * e_avx + 2e-3) << "bf16 prompt is further from float64 than the avx512 path";
+
+  double scale = 0, worst_next = 0;
+  for (float v : avx.prompt) scale = std::max(scale, std::fabs(static_cast<double>(v)));
+  ASSERT_EQ(bf16.next.size(), nv);
+  for (size_t i = 0; i < nv; ++i)
+    worst_next = std::max(worst_next, std::fabs(static_cast<double>(bf16.next[i]) - avx.next[i]));
+  EXPECT_LT(worst_next, 4e-2 * scale) << "decode after a bf16 prompt";
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // logits with every projection repacked, with only those that fit a small budget,
 // and with none, are bit for bit those of the unpacking path (the same tile
 // products and float steps), for a K-quant mix and Q8_0; a decode reads the
-// decode panels of Q8_0 and Q4_K copies, equal to float rounding. The report
+// decode panels of Q8_0 and Q4_K copies, equal to float rounding (Q8_0 prompts on
+// the integer GEMM: set_amx_bf16_prompts(false)). The report
 // counts what was copied and released; off the amx path nothing is. Skipped where AMX is unavailable.
 #include <gtest/gtest.h>
 
@@ -71,6 +72,13 @@ std::unique_ptr<model> load(const std::string& path) {
 }
 
 void check_type(const std::string& type) {
+  // Q8_0 prompts on the integer GEMM, whose bits these are (AMX-BF16 prompts:
+  // amx_engine_test.cpp).
+  struct int8_prompts {
+    bool saved = kernels::amx_bf16_prompts();
+    int8_prompts() { kernels::set_amx_bf16_prompts(false); }
+    ~int8_prompts() { kernels::set_amx_bf16_prompts(saved); }
+  } keep;
   test_support::temp_dir dir("amx-repack");
   const std::string path = dir / ("tiny-" + type + ".gguf");
   ASSERT_TRUE(testing::write_amx_test_model(path, type, 11).ok());

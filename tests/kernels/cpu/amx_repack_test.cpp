@@ -30,12 +30,7 @@ struct shape {  // weight rows, K, activation columns
 };
 
 std::vector<float> run(const matrix_view& mv, const std::vector<float>& x, int64_t n_cols, int threads) {
-  thread_pool pool(threads);
-  scratch sc;
-  const int64_t y_stride = mv.rows + 3;
-  std::vector<float> y(static_cast<size_t>(y_stride * n_cols), -7.0f);
-  matmul(mv, x.data(), n_cols, mv.cols + 1, y.data(), y_stride, pool, sc);
-  return y;
+  return test::run_matmul(mv, x, n_cols, threads);
 }
 
 void expect_bits_equal(const std::vector<float>& a, const std::vector<float>& b, const std::string& what) {
@@ -137,6 +132,7 @@ void check(tensor_type t, const shape& s, size_t pad, std::mt19937& rng) {
 TEST(AmxRepack, EqualsUnpackingBitForBit) {
   R1_REQUIRE_AMX();
   path_guard guard;
+  test::bf16_prompts_off int8_prompts;  // the bits of the integer GEMM
   ASSERT_TRUE(set_kernel_path("amx").ok());
   std::mt19937 rng(71);
   for (tensor_type t : k_amx_types) {

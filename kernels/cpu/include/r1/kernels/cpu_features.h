@@ -28,6 +28,7 @@ struct cpu_features {
   bool avx512vbmi = false;  // byte permutes (every AMX CPU has them; the amx path needs them)
   bool amx_tile = false;    // cpuid AMX-TILE and AMX-INT8 (Sapphire Rapids and later)
   bool amx_int8 = false;
+  bool amx_bf16 = false;    // cpuid AMX-BF16 (every AMX CPU so far)
   bool os_amx = false;      // XCR0 tile state and the kernel granted this process the tile data
   bool os_avx = false;      // XCR0 enables YMM state
   bool os_avx512 = false;   // XCR0 enables ZMM/opmask state

@@ -32,7 +32,9 @@ struct matrix_view {
   // reads: decode and batches below amx_min_cols() as one sequential stream per task,
   // prompts as the B tiles of the AMX GEMM. Both take exact integer block sums and the
   // same float steps, so a prompt row has the bits of the same token decoded; the dot
-  // kernels (no copy) differ from them by float rounding only. Q4_K's copy holds its
+  // kernels (no copy) differ from them by float rounding only. matmul() (float
+  // activations) instead runs Q8_0 prompts on AMX-BF16 tiles where the CPU has them
+  // (see matmul_takes_float). Q4_K's copy holds its
   // A tiles and, after them, decode panels that decode and small batches read (equal
   // to the dot kernels to float rounding). Decode of the other types reads `data`.
   // Not owned; must outlive every matmul with this view.
@@ -52,6 +54,20 @@ struct matrix_view {
 // tests and, like set_kernel_path, should be called while no matmul runs.
 int64_t amx_min_cols();
 void set_amx_min_cols(int64_t n);
+
+// True when matmul() runs this batch from the float activations as they are: a
+// repacked Q8_0 matrix (amx_packed) on the amx path, a batch of at least
+// amx_min_cols() columns, a CPU with AMX-BF16 and amx_bf16_prompts() on. Its decode panels then become
+// bf16 weights d·q and the activations bf16, accumulated in fp32 over the whole
+// row (error ≤ (2⁻⁸ + cols·2⁻²³)·Σ|w·x|, the order of the Q8_0 rounding of the
+// activations that matmul_quantized keeps). A caller that quantizes once for
+// several matrices should call matmul for such a batch instead.
+bool matmul_takes_float(const matrix_view& w, int64_t n_cols);
+// Process-wide, on by default; off keeps Q8_0 prompts on the integer GEMM (each
+// prompt row then has the bits of the same token decoded). For benchmarks and
+// tests; like set_kernel_path, call it while no matmul runs.
+bool amx_bf16_prompts();
+void set_amx_bf16_prompts(bool on);
 
 // Asserts on shape errors (callers validate model shapes at load).
 // `s` holds the converted activations; it is only used by the calling thread.
