@@ -46,8 +46,9 @@ struct matrix_view {
 
 // On the amx kernel path, batches of at least amx_min_cols() columns with Q4_K,
 // Q5_K, Q6_K, Q8_0 or Q4_0 weights run on AMX-INT8 tiles (same integer products
-// as the dot kernels; only the float summation order differs). Smaller batches
-// and decode use the dot kernels. Unless the view carries a repacked copy
+// as the dot kernels; only the float summation order differs), except Q8_0
+// prompts with a repacked copy, which matmul() runs on AMX-BF16 tiles
+// (matmul_takes_float). Smaller batches and decode use the dot kernels. Unless the view carries a repacked copy
 // (amx_packed), each task unpacks its 16 rows into a per-thread buffer (about
 // 34 KiB per 1024 columns for K-quants).
 // The threshold is process-wide; set_amx_min_cols (n >= 1) is for benchmarks and
@@ -59,9 +60,9 @@ void set_amx_min_cols(int64_t n);
 // repacked Q8_0 matrix (amx_packed) on the amx path, a batch of at least
 // amx_min_cols() columns, a CPU with AMX-BF16 and amx_bf16_prompts() on. Its decode panels then become
 // bf16 weights d·q and the activations bf16, accumulated in fp32 over the whole
-// row (error ≤ (2⁻⁸ + cols·2⁻²³)·Σ|w·x|, the order of the Q8_0 rounding of the
-// activations that matmul_quantized keeps). A caller that quantizes once for
-// several matrices should call matmul for such a batch instead.
+// row (error ≤ (2⁻⁷ + 2⁻¹⁵ + cols·2⁻²³)·Σ|w·x|; no larger in practice than the
+// Q8_0 rounding of the activations that matmul_quantized keeps). A caller that
+// quantizes once for several matrices should call matmul for such a batch instead.
 bool matmul_takes_float(const matrix_view& w, int64_t n_cols);
 // Process-wide, on by default; off keeps Q8_0 prompts on the integer GEMM (each
 // prompt row then has the bits of the same token decoded). For benchmarks and
