@@ -51,9 +51,12 @@ uint64_t proc_status_bytes(const char* key) {
 }  // namespace
 
 result<engine::repack_options> make_repack_options(const std::string& mode, const std::string& budget,
-                                                   int threads) {
+                                                   const std::string& huge_pages, int threads) {
   engine::repack_options r;
   R1_ASSIGN_OR_RETURN(r.mode, engine::parse_repack_mode(mode));
+  if (huge_pages != "on" && huge_pages != "off")
+    return invalid_argument("huge pages '" + huge_pages + "' is not one of on, off");
+  r.huge_pages = huge_pages == "on";
   if (!budget.empty()) {
     R1_ASSIGN_OR_RETURN(r.budget_bytes, parse_byte_size(budget));
   }
@@ -156,7 +159,7 @@ int run_bench(const bench_options& o) {
   auto kv = parse_kv_type(o.kv_type);
   if (!kv.ok()) return fail(kv.error());
   if (status s = kernels::set_kernel_path(o.kernel_path); !s.ok()) return fail(s);
-  auto repack = make_repack_options(o.repack, o.repack_budget, o.threads);
+  auto repack = make_repack_options(o.repack, o.repack_budget, o.huge_pages, o.threads);
   if (!repack.ok()) return fail(repack.error());
   const auto t_load = std::chrono::steady_clock::now();
   auto m = engine::model::load({o.model});
@@ -220,6 +223,7 @@ int run_bench(const bench_options& o) {
                     {"of_bytes", packed->eligible_bytes},
                     {"budget_bytes", packed->budget_bytes},
                     {"released_bytes", packed->released_bytes},
+                    {"huge_pages_bytes", packed->huge_bytes},
                     {"ms", packed->ms}}}};
   if ((*m)->hparams().n_expert == 0) {
     out["weight_bytes_per_token"] = dense_bytes_per_token(**m);

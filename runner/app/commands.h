@@ -16,8 +16,9 @@ int run_bench(const bench_options& o);
 // o.no_gpu (--no-gpu, R1_NO_GPU): the CPU only, without loading any plugin.
 int run_list_devices(const serve_options& o);
 
-// --repack / --repack-budget as engine options; invalid_argument for a bad mode or size.
+// --repack / --repack-budget / --huge-pages as engine options; invalid_argument for a
+// bad mode, size or page choice.
 result<engine::repack_options> make_repack_options(const std::string& mode, const std::string& budget,
-                                                   int threads);
+                                                   const std::string& huge_pages, int threads);
 
 }  // namespace r1::runner

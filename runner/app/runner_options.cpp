@@ -14,7 +14,7 @@ result<tensor_type> parse_kv_type(const std::string& name) {
 namespace {
 
 // --repack / --repack-budget, shared by serve and bench.
-void add_repack_options(CLI::App& app, std::string& mode, std::string& budget) {
+void add_repack_options(CLI::App& app, std::string& mode, std::string& budget, std::string& huge_pages) {
   app.add_option("--repack", mode,
                  "on the amx kernel path, keep a copy of the weights in AMX tile layout (~2-2.7 bytes per K-quant "
                  "weight; Q8_0 and Q4_K also in decode panels, which replace the originals in memory) so prompts "
@@ -24,6 +24,11 @@ void add_repack_options(CLI::App& app, std::string& mode, std::string& budget) {
                  "bytes the AMX copies may take with --repack auto (e.g. 4GiB; default: half of MemAvailable "
                  "less the model's size)")
       ->envname("R1_REPACK_BUDGET");
+  app.add_option("--huge-pages", huge_pages,
+                 "put the copies' decode panels on transparent huge pages where the system has them: on "
+                 "(default; faster decode, and on VMs that return free memory to their host about 1 s more load "
+                 "per GiB of panels) or off")
+      ->envname("R1_HUGE_PAGES");
 }
 
 void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
@@ -54,7 +59,7 @@ void add_serve_options(CLI::App& app, serve_options& s, bool& list_devices) {
       ->envname("R1_BACKEND_DIR");
   app.add_flag("--cuda-graphs", s.cuda_graphs, "launch each decode step on CUDA as one CUDA graph")
       ->envname("R1_CUDA_GRAPHS");
-  add_repack_options(app, s.repack, s.repack_budget);
+  add_repack_options(app, s.repack, s.repack_budget, s.huge_pages);
 }
 
 }  // namespace
@@ -85,7 +90,7 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
   bench->add_option("--kv-type", o.bench.kv_type, "KV cache type: f16, f32 or q8_0");
   bench->add_option("--kernel-path", o.bench.kernel_path, "CPU kernel path: auto, amx, avx512, avx2 or scalar");
   bench->add_flag("--bandwidth", o.bench.bandwidth, "also measure the memory read bandwidth (decode roofline)");
-  add_repack_options(*bench, o.bench.repack, o.bench.repack_budget);
+  add_repack_options(*bench, o.bench.repack, o.bench.repack_budget, o.bench.huge_pages);
 
   CLI::App* quant = app.add_subcommand("quantize", "write a quantized copy of a GGUF model (F32/F16/BF16 source)");
   quant->add_option("input", o.quantize.input, "source GGUF file")->required();

@@ -38,6 +38,7 @@ struct serve_options {
   bool cuda_graphs = false;       // --cuda-graphs / R1_CUDA_GRAPHS=1: decode steps as CUDA graphs
   std::string repack = "auto";    // --repack / R1_REPACK: AMX weight copies (auto | on | off)
   std::string repack_budget;      // --repack-budget / R1_REPACK_BUDGET: auto's limit ("": from MemAvailable)
+  std::string huge_pages = "on";  // --huge-pages / R1_HUGE_PAGES: the copies' decode panels on huge pages
 };
 
 struct tokenize_options {
@@ -63,6 +64,7 @@ struct bench_options {
   bool bandwidth = false;  // also measure the machine's read bandwidth (the decode roofline)
   std::string repack = "auto";  // as serve_options
   std::string repack_budget;
+  std::string huge_pages = "on";
 };
 
 struct quantize_options {

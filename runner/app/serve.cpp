@@ -32,7 +32,7 @@ status load_into(runner_state& st, const serve_options& o, tensor_type kv_type) 
   cp.gpus = gpus.offload;
   if (cp.gpus.empty()) {
     // AMX copies only for a model wholly on the CPU (GPU layers never run the AMX GEMM).
-    R1_ASSIGN_OR_RETURN(engine::repack_options ro, make_repack_options(o.repack, o.repack_budget, o.threads));
+    R1_ASSIGN_OR_RETURN(engine::repack_options ro, make_repack_options(o.repack, o.repack_budget, o.huge_pages, o.threads));
     R1_RETURN_IF_ERROR(st.model->repack_for_amx(ro).error());
   }
   R1_LOG(info, "runner") << "memory plan:\n" << gpus.plan.to_text();

@@ -107,7 +107,8 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
     for (const auto& [m, kind] : ms) {
       const uint64_t need = kernels::amx_repacked_bytes(m->view, kind);
       if (o.mode == repack_mode::automatic && r.bytes + need > r.budget_bytes) continue;
-      auto copy = kernels::amx_repack(m->view, pool, kind);
+      auto copy = kernels::amx_repack(m->view, pool, kind,
+                                      o.huge_pages ? kernels::amx_pages::huge : kernels::amx_pages::small);
       if (!copy.ok()) {
         if (o.mode == repack_mode::on) return copy.error().with_context("repacking " + m->name);
         continue;
@@ -118,6 +119,7 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
       // prompt batch of all logits would fault its pages back in from the file).
       if (kernels::amx_copy_serves_every_matmul(m->view)) r.released_bytes += release_original(gguf_files(), m->view);
       r.bytes += copy->bytes();
+      r.huge_bytes += copy->huge_bytes();
       ++r.repacked;
       w_->amx_copies.push_back(std::move(*copy));
     }
@@ -128,6 +130,7 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
                            << " matrices, " << (r.bytes >> 20) << " of " << (r.eligible_bytes >> 20) << " MiB"
                            << (o.mode == repack_mode::automatic ? ", budget " + std::to_string(r.budget_bytes >> 20) + " MiB" : "")
                            << (r.released_bytes ? ", " + std::to_string(r.released_bytes >> 20) + " MiB of originals released" : "")
+                           << (r.huge_bytes ? ", " + std::to_string(r.huge_bytes >> 20) + " MiB of decode panels on huge pages" : "")
                            << ", " << r.ms << " ms";
   }
   repack_ = r;

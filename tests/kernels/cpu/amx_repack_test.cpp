@@ -9,6 +9,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -181,6 +182,71 @@ TEST(AmxRepack, SizesAndErrors) {
   auto off = amx_repack(mv, pool);
   ASSERT_FALSE(off.ok());
   EXPECT_NE(off.error().message().find("scalar"), std::string::npos) << off.error().message();
+}
+
+// Whether this system hands out transparent huge pages on MADV_HUGEPAGE.
+bool thp_offered() {
+  std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (f == nullptr) return false;
+  char line[128] = {};
+  const bool read = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  return read && std::strstr(line, "[never]") == nullptr;
+}
+
+// amx_pages::huge: the same bytes and results as small pages; the decode panels
+// start on a 2 MiB boundary and are advised as huge pages when they take at least
+// 1 MiB (where the system offers them); never for copies without decode panels.
+TEST(AmxRepack, HugeDecodePages) {
+  R1_REQUIRE_AMX();
+  path_guard guard;
+  ASSERT_TRUE(set_kernel_path("amx").ok());
+  constexpr uintptr_t huge_page = uintptr_t{2} << 20;
+  std::mt19937 rng(31);
+  thread_pool pool(2);
+  struct case_ {
+    tensor_type t;
+    int64_t rows, cols;
+    bool big;  // decode panels of at least 1 MiB
+  };
+  for (const case_& c : {case_{tensor_type::q4_k, 1200, 1536, true}, case_{tensor_type::q8_0, 1040, 1024, true},
+                         case_{tensor_type::q6_k, 48, 512, false}, case_{tensor_type::q5_k, 1200, 1536, false}}) {
+    const std::string what = std::string(type_info(c.t).name) + " " + std::to_string(c.rows) + "x" + std::to_string(c.cols);
+    const auto dense = test::random_blocks(rng, c.t, c.rows * c.cols);
+    const matrix_view mv{c.t, c.rows, c.cols, dense.data(), 0};
+    auto small = amx_repack(mv, pool, amx_copy::full, amx_pages::small);
+    auto huge = amx_repack(mv, pool, amx_copy::full, amx_pages::huge);
+    ASSERT_TRUE(small.ok() && huge.ok()) << what;
+    ASSERT_EQ(small->bytes(), huge->bytes()) << what;
+    ASSERT_EQ(std::memcmp(small->data(), huge->data(), small->bytes()), 0) << what;
+    EXPECT_EQ(small->huge_bytes(), 0u) << what;
+    if (!c.big || !thp_offered()) {
+      EXPECT_EQ(huge->huge_bytes(), 0u) << what;
+      continue;
+    }
+    // Decode panels: after the A panels (Q4_K), or the whole copy (Q8_0).
+    const size_t decode = amx_repacked_bytes(mv, amx_copy::decode);
+    const auto start = reinterpret_cast<uintptr_t>(huge->data()) + (huge->bytes() - decode);
+    EXPECT_EQ(start % huge_page, 0u) << what;
+    EXPECT_GE(huge->huge_bytes(), decode) << what;
+    EXPECT_LT(huge->huge_bytes(), decode + huge_page) << what;
+    // Decode and a prompt batch read the huge-page copy with the same bits.
+    const auto x = test::random_floats(rng, (c.cols + 1) * 20);
+    matrix_view sv = mv, hv = mv;
+    sv.amx_packed = small->data();
+    hv.amx_packed = huge->data();
+    for (int64_t n : {int64_t{1}, int64_t{20}})
+      expect_bits_equal(run(sv, x, n, 2), run(hv, x, n, 2), what + " " + std::to_string(n) + " columns");
+  }
+  // A decode-only copy (an output head's) of large panels.
+  const auto dense = test::random_blocks(rng, tensor_type::q6_k, 1024 * 2048);  // 1.7 MiB of panels
+  const matrix_view head{tensor_type::q6_k, 1024, 2048, dense.data(), 0};
+  auto alone = amx_repack(head, pool, amx_copy::decode, amx_pages::huge);
+  ASSERT_TRUE(alone.ok());
+  if (thp_offered()) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(alone->data()) % huge_page, 0u);
+    EXPECT_GE(alone->huge_bytes(), alone->bytes());
+  }
 }
 
 }  // namespace

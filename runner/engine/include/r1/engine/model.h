@@ -96,6 +96,9 @@ struct repack_options {
   repack_mode mode = repack_mode::off;
   uint64_t budget_bytes = 0;  // auto: 0 = half of (MemAvailable − the model's mapped bytes)
   int n_threads = 0;          // threads that repack (0: physical cores)
+  // Decode panels on transparent huge pages where the system has them
+  // (kernels::amx_pages: faster decode, slower load on some VMs).
+  bool huge_pages = true;
 };
 
 struct repack_report {
@@ -109,6 +112,7 @@ struct repack_report {
   // Bytes of originals dropped from the resident set because their copy serves every
   // matmul (Q8_0's decode panels): mapped pages, read back only if touched again.
   uint64_t released_bytes = 0;
+  uint64_t huge_bytes = 0;      // decode panels advised as huge pages
   double ms = 0;
 };
 
