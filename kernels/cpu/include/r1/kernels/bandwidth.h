@@ -24,7 +24,8 @@ struct bandwidth_result {
 // threads. The buffer's contents do not matter.
 bandwidth_result measure_read_bandwidth(const void* data, size_t bytes, int passes, thread_pool& pool);
 
-// Allocates and touches `bytes` (default 512 MiB) itself, then measures as above.
+// Allocates (on huge pages where the system offers them) and touches `bytes` (default
+// 512 MiB) itself, then measures as above.
 // resource_exhausted if the buffer cannot be allocated.
 result<bandwidth_result> measure_read_bandwidth(thread_pool& pool, size_t bytes = size_t{512} << 20, int passes = 3);
 
