@@ -10,7 +10,8 @@
 # Bandwidth varies between runs on a shared machine, so the two engines run INTERLEAVED, one
 # repetition per process, alternating which goes first: round 1 r1 then llama.cpp, round 2
 # llama.cpp then r1, ... Ratios are taken within a round and then averaged. r1-runner also
-# measures the machine's read bandwidth in each round (p90 of 16 MiB slices, the same threads):
+# measures the machine's read bandwidth in each round (p90 of 16 MiB slices, the same threads,
+# prefetching and on huge pages as the decode panels are read):
 # roofline = weight bytes read per token × tg tokens/s ÷ that bandwidth.
 #
 # Output: the raw JSON lines (with --raw FILE) and a markdown table ready for bench/RESULTS.md.
