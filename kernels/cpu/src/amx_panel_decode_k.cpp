@@ -240,19 +240,18 @@ void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nsb, const b
   }
 }
 
-// Four tiles in flight for up to two columns; two for three or four, so the
-// accumulators stay in registers.
+// Two tiles in flight (the accumulators stay in registers for up to four columns).
+// In the 1.5B Q4_K_M decode four tiles, i.e. four streams per core, were 1-3 % slower
+// and one 10 % slower (bench/RESULTS.md).
 template <class F, int NC>
 void decode_group(const uint8_t* p, size_t panel, int64_t nsb, int nt, const block_q8_k* const* yb, float* y,
                   int64_t y_stride, const int* n_rows) {
-  constexpr int wide = NC <= 2 ? 4 : 2;
-  auto step = [&](int t) { return nt - t >= wide ? wide : nt - t >= 2 ? 2 : 1; };
+  auto step = [&](int t) { return nt - t >= 2 ? 2 : 1; };
   for (int t = 0; t < nt;) {
     const int n = step(t), next_tiles = t + n < nt ? step(t + n) : 0;
     const uint8_t* tiles = p + panel * t;
     const uint8_t* next = tiles + panel * n;
-    if (n == wide) decode_tiles<F, wide, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
-    else if (n == 2) decode_tiles<F, 2, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
+    if (n == 2) decode_tiles<F, 2, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
     else decode_tiles<F, 1, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
     t += n;
   }
