@@ -150,6 +150,7 @@ struct options {
   bool skip_scalar = false;
   bool gemm_only = false;
   bool decode_only = false;
+  bool decode_in_cache = false;
 };
 
 double process_cpu_seconds() {
@@ -312,6 +313,40 @@ void decode_section(const options& opt, int n_threads, uint8_t* base, size_t byt
   }
 }
 
+// The decode kernels' compute ceiling: one thread walks a decode-panel copy of about
+// 1 MiB, which stays in its L2, again and again. Set beside the walk of a large matrix,
+// it says whether decode waits on memory or on the kernel's own arithmetic.
+void decode_in_cache_section() {
+  std::printf("## Decode matvec in L2 (1 thread, decode panels): GB/s of weight bytes\n\n");
+  std::printf("| type | cols | rows | GB/s |\n|---|---|---|---|\n");
+  thread_pool one(1);
+  scratch s;
+  std::vector<float> x(8960);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 2001) * 1e-3f - 1.0f;
+  for (tensor_type t : {tensor_type::q8_0, tensor_type::q4_k, tensor_type::q6_k}) {
+    for (int64_t cols : {int64_t{1536}, int64_t{8960}}) {
+      const size_t row = row_size(t, cols);
+      const int64_t rows = std::max<int64_t>(128, static_cast<int64_t>((size_t{1} << 20) / row) / 64 * 64);
+      std::vector<uint8_t> wbuf(static_cast<size_t>(rows) * row);
+      fill_weights(t, wbuf.data(), wbuf.size(), one);
+      matrix_view w{t, rows, cols, wbuf.data(), 0};
+      if (!amx_repack_useful(w) || !amx_copy_serves_every_matmul(w)) continue;
+      auto copy = amx_repack(w, one);
+      if (!copy.ok()) continue;
+      w.amx_packed = copy->data();
+      std::vector<float> y(static_cast<size_t>(rows));
+      const int reps = 64;
+      const double sec = best_seconds([&] {
+        for (int r = 0; r < reps; ++r) matmul(w, x.data(), 1, cols, y.data(), rows, one, s);
+      }, 0.3, 3);
+      std::printf("| %s | %lld | %lld | %.1f |\n", std::string(type_info(t).name).c_str(), static_cast<long long>(cols),
+                  static_cast<long long>(rows), reps * static_cast<double>(wbuf.size()) / sec / 1e9);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("\n");
+}
+
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -322,8 +357,9 @@ options parse(int argc, char** argv) {
     else if (a == "--skip-scalar") o.skip_scalar = true;
     else if (a == "--gemm-only") o.gemm_only = true;
     else if (a == "--decode-only") o.decode_only = true;
+    else if (a == "--decode-in-cache") o.decode_in_cache = true;
     else {
-      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar] [--gemm-only] [--decode-only]\n");
+      std::fprintf(stderr, "usage: kernels_bench [--size-mb N] [--threads N] [--quick] [--skip-scalar] [--gemm-only] [--decode-only] [--decode-in-cache]\n");
       std::exit(2);
     }
   }
@@ -341,6 +377,10 @@ int main(int argc, char** argv) {
               "avx512bf16 %d; threads %d; weight buffer %zu MiB\n\n",
               f.logical_cpus, f.physical_cores, f.avx2, f.avx512f, f.avx512vnni, f.avx512bf16, n_threads,
               opt.size_mb);
+  if (opt.decode_in_cache) {
+    decode_in_cache_section();
+    return 0;
+  }
   if (opt.gemm_only) {
     const int64_t x_cols = 8960;
     std::vector<float> xg(static_cast<size_t>(x_cols) * 512);

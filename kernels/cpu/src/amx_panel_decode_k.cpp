@@ -215,13 +215,20 @@ void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nsb, const b
     __m512i isum[NT][NC];
     for (int t = 0; t < NT; ++t)
       for (int k = 0; k < NC; ++k) isum[t][k] = _mm512_setzero_si512();
+    // Unrolled, so that isum stays in registers: rolled, GCC 12 kept it on the stack
+    // and every unit waited on a store-to-load forward (in L2, 1.4x slower).
+#pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) {
+#pragma GCC unroll 4
       for (int t = 0; t < NT; ++t) {
         // The lines k_prefetch bytes ahead, a few per unit, spread between the
         // arithmetic so that a burst never stalls on the line fill buffers. Past the
         // tile's end, tile t's stream goes on in the same tile of the next group (a
         // 1536-column tile is only 6 superblocks long).
-        for (int line = F::lines_per_unit * p; line < F::lines_per_unit * (p + 1) && line < n_lines; ++line) {
+#pragma GCC unroll 8
+        for (int j = 0; j < F::lines_per_unit; ++j) {
+          const int line = F::lines_per_unit * p + j;
+          if (line >= n_lines) break;
           const size_t ahead = static_cast<size_t>(b) * F::bytes + k_prefetch + 64 * static_cast<size_t>(line);
           if (ahead < panel_bytes)
             _mm_prefetch(reinterpret_cast<const char*>(panel + panel_bytes * t + ahead), _MM_HINT_T0);
@@ -242,13 +249,16 @@ void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nsb, const b
 
 // Two tiles in flight (the accumulators stay in registers for up to four columns).
 // In the 1.5B Q4_K_M decode four tiles, i.e. four streams per core, were 1-3 % slower
-// and one 10 % slower (bench/RESULTS.md).
+// and one 10 % slower (bench/RESULTS.md). `after`: row tiles of the matrix past
+// these nt, where the last pair's prefetch goes on (the pool runs a thread's tasks
+// in row order, so they are most likely this thread's next).
 template <class F, int NC>
-void decode_group(const uint8_t* p, size_t panel, int64_t nsb, int nt, const block_q8_k* const* yb, float* y,
-                  int64_t y_stride, const int* n_rows) {
+void decode_group(const uint8_t* p, size_t panel, int64_t nsb, int nt, int64_t after, const block_q8_k* const* yb,
+                  float* y, int64_t y_stride, const int* n_rows) {
   auto step = [&](int t) { return nt - t >= 2 ? 2 : 1; };
   for (int t = 0; t < nt;) {
-    const int n = step(t), next_tiles = t + n < nt ? step(t + n) : 0;
+    const int n = step(t);
+    const int next_tiles = t + n < nt ? step(t + n) : static_cast<int>(after < n ? after : n);
     const uint8_t* tiles = p + panel * t;
     const uint8_t* next = tiles + panel * n;
     if (n == 2) decode_tiles<F, 2, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
@@ -287,16 +297,17 @@ void decode_panels(const uint8_t* panels, int64_t cols, int64_t rows, int64_t rt
       n_rows[t] = tile_part(rows - r0);
     }
     const uint8_t* p = panels + panel * static_cast<size_t>(rt);
+    const int64_t after = (rows + amx_tile - 1) / amx_tile - (rt + nt);
     for (int64_t c = 0; c < n_cols; c += 4) {
       const block_q8_k* yb[4];
       const int nc = static_cast<int>(n_cols - c < 4 ? n_cols - c : 4);
       for (int k = 0; k < nc; ++k) yb[k] = reinterpret_cast<const block_q8_k*>(xb + static_cast<size_t>(c + k) * x_stride);
       float* yc = y + c * y_stride + rt * amx_tile;
       switch (nc) {
-        case 4: decode_group<F, 4>(p, panel, nsb, nt, yb, yc, y_stride, n_rows); break;
-        case 3: decode_group<F, 3>(p, panel, nsb, nt, yb, yc, y_stride, n_rows); break;
-        case 2: decode_group<F, 2>(p, panel, nsb, nt, yb, yc, y_stride, n_rows); break;
-        default: decode_group<F, 1>(p, panel, nsb, nt, yb, yc, y_stride, n_rows); break;
+        case 4: decode_group<F, 4>(p, panel, nsb, nt, after, yb, yc, y_stride, n_rows); break;
+        case 3: decode_group<F, 3>(p, panel, nsb, nt, after, yb, yc, y_stride, n_rows); break;
+        case 2: decode_group<F, 2>(p, panel, nsb, nt, after, yb, yc, y_stride, n_rows); break;
+        default: decode_group<F, 1>(p, panel, nsb, nt, after, yb, yc, y_stride, n_rows); break;
       }
     }
   }

@@ -1,6 +1,7 @@
 // Persistent workers: a generation counter starts a run, an atomic task counter
-// hands out tasks, a busy counter is the barrier. Waiters spin a little (runs
-// come back to back during a forward pass) and then sleep on the atomic.
+// (or, for run_contiguous, one packed range per thread) hands out tasks, a busy
+// counter is the barrier. Waiters spin a little (runs come back to back during a
+// forward pass) and then sleep on the atomic.
 #include "r1/kernels/thread_pool.h"
 
 #include <immintrin.h>
@@ -17,6 +18,7 @@ inline void cpu_relax() { _mm_pause(); }
 thread_pool::thread_pool(int n_threads) {
   n_threads_ = n_threads > 0 ? n_threads : detect_cpu_features().physical_cores;
   if (n_threads_ < 1) n_threads_ = 1;
+  shares_ = std::vector<share>(static_cast<size_t>(n_threads_));
   workers_.reserve(static_cast<size_t>(n_threads_ - 1));
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_main(i); });
 }
@@ -36,6 +38,38 @@ void thread_pool::work(int thread_index) {
   }
 }
 
+// A share's range packs (next << 32 | end) in one atomic, so its owner taking the
+// front and a thief taking the back can never both take the last task.
+bool thread_pool::take(int share_index, bool from_back, int* task) {
+  std::atomic<uint64_t>& r = shares_[static_cast<size_t>(share_index)].range;
+  uint64_t v = r.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint64_t next = v >> 32, end = v & 0xffffffffu;
+    if (next >= end) return false;
+    const uint64_t taken = from_back ? next << 32 | (end - 1) : (next + 1) << 32 | end;
+    if (r.compare_exchange_weak(v, taken, std::memory_order_relaxed)) {
+      *task = static_cast<int>(from_back ? end - 1 : next);
+      return true;
+    }
+  }
+}
+
+void thread_pool::work_contiguous(int thread_index) {
+  int task = 0;
+  while (take(thread_index, false, &task)) (*fn_)(task, thread_index);
+  for (;;) {
+    int victim = -1;
+    uint64_t most = 0;
+    for (int i = 0; i < n_threads_; ++i) {
+      const uint64_t v = shares_[static_cast<size_t>(i)].range.load(std::memory_order_relaxed);
+      const uint64_t next = v >> 32, end = v & 0xffffffffu;
+      if (end > next && end - next > most) most = end - next, victim = i;
+    }
+    if (victim < 0) return;
+    if (take(victim, true, &task)) (*fn_)(task, thread_index);
+  }
+}
+
 void thread_pool::worker_main(int index) {
   uint32_t seen = 0;
   for (;;) {
@@ -50,12 +84,17 @@ void thread_pool::worker_main(int index) {
     }
     seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
-    work(index);
+    if (contiguous_) work_contiguous(index);
+    else work(index);
     if (busy_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) busy_workers_.notify_one();
   }
 }
 
-void thread_pool::run(int n_tasks, const std::function<void(int, int)>& fn) {
+void thread_pool::run(int n_tasks, const std::function<void(int, int)>& fn) { start(n_tasks, fn, false); }
+
+void thread_pool::run_contiguous(int n_tasks, const std::function<void(int, int)>& fn) { start(n_tasks, fn, true); }
+
+void thread_pool::start(int n_tasks, const std::function<void(int, int)>& fn, bool contiguous) {
   if (n_tasks <= 0) return;
   if (n_threads_ == 1 || n_tasks == 1) {
     for (int t = 0; t < n_tasks; ++t) fn(t, 0);
@@ -63,11 +102,20 @@ void thread_pool::run(int n_tasks, const std::function<void(int, int)>& fn) {
   }
   fn_ = &fn;
   n_tasks_ = n_tasks;
+  contiguous_ = contiguous;
+  if (contiguous) {
+    for (int i = 0; i < n_threads_; ++i) {
+      const auto begin = static_cast<uint64_t>(static_cast<int64_t>(n_tasks) * i / n_threads_);
+      const auto end = static_cast<uint64_t>(static_cast<int64_t>(n_tasks) * (i + 1) / n_threads_);
+      shares_[static_cast<size_t>(i)].range.store(begin << 32 | end, std::memory_order_relaxed);
+    }
+  }
   next_task_.store(0, std::memory_order_relaxed);
   busy_workers_.store(n_threads_ - 1, std::memory_order_relaxed);
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
-  work(0);
+  if (contiguous) work_contiguous(0);
+  else work(0);
   int busy = busy_workers_.load(std::memory_order_acquire);
   for (int spin = 0; busy != 0 && spin < k_spin_rounds; ++spin) {
     cpu_relax();

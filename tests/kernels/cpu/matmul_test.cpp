@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <bit>
+#include <thread>
 
 #include "r1/kernels/cpu_features.h"
 #include "r1/kernels/matmul.h"
@@ -25,6 +26,45 @@ TEST(ThreadPool, RunsEveryTaskOnceAcrossManyRuns) {
     });
     for (int i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "run " << run;
     ASSERT_EQ(bad_thread.load(), 0);
+  }
+}
+
+// Each thread runs its own contiguous share front to back, then takes tasks from the
+// back of other shares; every task runs once, whoever takes it.
+TEST(ThreadPool, RunContiguousKeepsSharesInOrder) {
+  const int n_threads = 3;
+  thread_pool pool(n_threads);
+  for (int run = 0; run < 2000; ++run) {
+    const int n = 1 + run % 53;
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    std::vector<std::vector<int>> order(n_threads);  // each written by its own thread only
+    pool.run_contiguous(n, [&](int task, int thread) {
+      hits[static_cast<size_t>(task)].fetch_add(1);
+      order[static_cast<size_t>(thread)].push_back(task);
+      if (task % 7 == 0) std::this_thread::yield();  // let shares finish unevenly
+    });
+    for (int i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "run " << run;
+    if (n == 1) continue;  // run inline by the caller
+    for (int t = 0; t < n_threads; ++t) {
+      const int begin = n * t / n_threads, end = n * (t + 1) / n_threads;
+      const std::vector<int>& seq = order[static_cast<size_t>(t)];
+      // Its own tasks: a prefix of its run, ascending from the share's start without gaps.
+      size_t i = 0;
+      for (; i < seq.size() && seq[i] >= begin && seq[i] < end; ++i) ASSERT_EQ(seq[i], begin + static_cast<int>(i)) << "run " << run;
+      // Then only tasks of other shares, each share's taken from its back (descending).
+      auto share_of = [&](int task) {
+        int s = 0;
+        while (task >= n * (s + 1) / n_threads) ++s;
+        return s;
+      };
+      std::vector<int> last_taken(n_threads, n);
+      for (size_t j = i; j < seq.size(); ++j) {
+        const int s = share_of(seq[j]);
+        ASSERT_NE(s, t) << "run " << run << ": thread " << t << " ran its own task " << seq[j] << " out of order";
+        ASSERT_LT(seq[j], last_taken[static_cast<size_t>(s)]) << "run " << run << " thread " << t;
+        last_taken[static_cast<size_t>(s)] = seq[j];
+      }
+    }
   }
 }
 

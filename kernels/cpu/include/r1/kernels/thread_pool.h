@@ -6,6 +6,12 @@
 // between runs and then sleep, so back-to-back kernels are cheap and an idle
 // pool costs nothing. Threads are created in the constructor, joined in the
 // destructor. run() must not be called concurrently or recursively from fn.
+//
+// run_contiguous(n_tasks, fn) gives each thread a contiguous share of the tasks
+// and runs its own share in ascending order, so a kernel streaming consecutive
+// tasks' bytes reads one sequential stream per thread; a thread done with its
+// share takes tasks from the end of the share with the most left, so a thread
+// held up (a busy machine) does not hold up the run.
 #pragma once
 
 #include <atomic>
@@ -30,15 +36,28 @@ class thread_pool {
   // Runs fn(task, thread_index) for every task; thread_index < size().
   void run(int n_tasks, const std::function<void(int task, int thread)>& fn);
 
+  // As run(), the tasks split into contiguous per-thread shares (see above).
+  void run_contiguous(int n_tasks, const std::function<void(int task, int thread)>& fn);
+
  private:
+  // One thread's share: the next task to run (high half) and the end (low half).
+  struct alignas(64) share {
+    std::atomic<uint64_t> range{0};
+  };
+
+  void start(int n_tasks, const std::function<void(int, int)>& fn, bool contiguous);
   void worker_main(int index);
   void work(int thread_index);
+  void work_contiguous(int thread_index);
+  bool take(int share_index, bool from_back, int* task);
 
   int n_threads_ = 1;
   std::vector<std::thread> workers_;
   const std::function<void(int, int)>* fn_ = nullptr;
   int n_tasks_ = 0;
   std::atomic<int> next_task_{0};
+  bool contiguous_ = false;
+  std::vector<share> shares_;
   std::atomic<int> busy_workers_{0};
   std::atomic<uint32_t> generation_{0};
   std::atomic<bool> stop_{false};
