@@ -16,22 +16,39 @@ namespace {
 struct candidate {
   matrix* m;
   kernels::amx_copy kind;
+  bool release;  // drop the original rows from the resident set once the copy exists
 };
 
 // The matrices prompt batches multiply with kernels::matmul, layer by layer, then
 // the output head's decode panels where its type has them (Q8_0, Q4_K, Q6_K): decode
 // streams them (kernels/matmul.h), and the head is a sixth to a fifth of a 1.5B
 // model's bytes per token, while a prompt multiplies it with one token only.
+//
+// Q4_K and Q6_K layers get their decode panels alone, as the head does: their
+// prompts unpack the mapped rows into tiles at least as fast as they read the A
+// panels of a full copy (2.1 bytes a weight from DRAM against 0.56-0.82), so the A
+// panels cost 2.6 GiB and 0.5-3 s of load for the 1.5B Q4_K_M and bought nothing
+// (bench/RESULTS.md, "K-quant copies without A panels").
+kernels::amx_copy layer_copy(const kernels::matrix_view& v) {
+  return v.type == tensor_type::q4_k || v.type == tensor_type::q6_k ? kernels::amx_copy::decode
+                                                                     : kernels::amx_copy::full;
+}
+
 std::vector<candidate> repack_candidates(weights& w) {
   std::vector<candidate> out;
   for (layer_weights& l : w.layers) {
     for (matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down, &l.wq_a, &l.wq_b,
                       &l.wkv_a_mqa, &l.wkv_b, &l.ffn_gate_shexp, &l.ffn_up_shexp, &l.ffn_down_shexp}) {
-      if (*m && kernels::amx_repacked_bytes(m->view) > 0) out.push_back({m, kernels::amx_copy::full});
+      if (!*m) continue;
+      const kernels::amx_copy kind = layer_copy(m->view);
+      // A layer's prompts read the original rows beside decode panels alone.
+      if (kernels::amx_repacked_bytes(m->view, kind) > 0)
+        out.push_back({m, kind, kind == kernels::amx_copy::full || m->view.type == tensor_type::q8_0});
     }
   }
+  // The head's rare prompt batch of all logits faults its pages back in from the file.
   if (w.output && kernels::amx_repacked_bytes(w.output.view, kernels::amx_copy::decode) > 0)
-    out.push_back({&w.output, kernels::amx_copy::decode});
+    out.push_back({&w.output, kernels::amx_copy::decode, true});
   return out;
 }
 
@@ -104,7 +121,7 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
   if (o.mode == repack_mode::automatic) r.budget_bytes = o.budget_bytes ? o.budget_bytes : auto_budget(info_.weights_bytes);
   if (o.mode != repack_mode::off && !ms.empty()) {
     kernels::thread_pool pool(o.n_threads);
-    for (const auto& [m, kind] : ms) {
+    for (const auto& [m, kind, release] : ms) {
       const uint64_t need = kernels::amx_repacked_bytes(m->view, kind);
       if (o.mode == repack_mode::automatic && r.bytes + need > r.budget_bytes) continue;
       auto copy = kernels::amx_repack(m->view, pool, kind,
@@ -115,9 +132,9 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
       }
       m->view.amx_packed = copy->data();
       m->view.amx_decode_only = copy->decode_only();
-      // Nothing on the amx path reads the original rows any more (a head's rare
-      // prompt batch of all logits would fault its pages back in from the file).
-      if (kernels::amx_copy_serves_every_matmul(m->view)) r.released_bytes += release_original(gguf_files(), m->view);
+      // Nothing on the amx path reads the original rows any more.
+      if (release && kernels::amx_copy_serves_every_matmul(m->view))
+        r.released_bytes += release_original(gguf_files(), m->view);
       r.bytes += copy->bytes();
       r.huge_bytes += copy->huge_bytes();
       ++r.repacked;
