@@ -16,9 +16,10 @@ namespace {
 // --repack / --repack-budget, shared by serve and bench.
 void add_repack_options(CLI::App& app, std::string& mode, std::string& budget, std::string& huge_pages) {
   app.add_option("--repack", mode,
-                 "on the amx kernel path, keep a copy of the weights in AMX tile layout (~2-2.7 bytes per K-quant "
-                 "weight; Q8_0 and Q4_K also in decode panels, which replace the originals in memory) so prompts "
-                 "stop unpacking them and decode streams them: auto (while the copies fit --repack-budget), on, off")
+                 "on the amx kernel path, keep copies of the weights laid out for the AMX kernels: decode panels "
+                 "for Q8_0, Q4_K and Q6_K (about the file's size; Q8_0's replace the originals in memory), which "
+                 "decode streams, and tile panels for the other types (~2.1 bytes per weight), which prompts read "
+                 "instead of unpacking: auto (while the copies fit --repack-budget), on, off")
       ->envname("R1_REPACK");
   app.add_option("--repack-budget", budget,
                  "bytes the AMX copies may take with --repack auto (e.g. 4GiB; default: half of MemAvailable "
