@@ -7,12 +7,10 @@
 
 #include <sys/mman.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "amx_tiles.h"
+#include "huge_mapping.h"
 #include "r1/kernels/cpu_features.h"
 #include "r1/kernels/quants.h"
 
@@ -35,52 +33,7 @@ size_t lead_panel_bytes(const detail::amx_kernel& k, int64_t cols) {
   return (k.repack_bytes ? k.repack_bytes : k.panel_bytes)(cols);
 }
 
-constexpr size_t k_huge_page = size_t{2} << 20;
 constexpr size_t k_min_huge_panels = size_t{1} << 20;
-
-// Whether transparent huge pages can be had with MADV_HUGEPAGE (THP "always" or
-// "madvise", not "never"); read once.
-bool thp_available() {
-  static const bool on = [] {
-    FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-    if (f == nullptr) return false;
-    char line[128] = {};
-    const bool read = std::fgets(line, sizeof line, f) != nullptr;
-    std::fclose(f);
-    return read && std::strstr(line, "[never]") == nullptr;
-  }();
-  return on;
-}
-
-// The anonymous mapping of a copy of `bytes` whose decode panels start `decode_at`
-// bytes in: with `huge`, over-allocated so that they start on a 2 MiB boundary and
-// advised as huge pages up to the boundary after their end.
-struct copy_mapping {
-  uint8_t* data = nullptr;  // the copy
-  size_t offset = 0;        // of data in the mapping
-  size_t map_bytes = 0;
-  size_t huge_bytes = 0;
-};
-result<copy_mapping> map_copy(size_t bytes, size_t decode_at, bool huge) {
-  copy_mapping m;
-  huge = huge && bytes - decode_at >= k_min_huge_panels && thp_available();
-  m.map_bytes = huge ? bytes + 2 * k_huge_page : bytes;
-  void* p = ::mmap(nullptr, m.map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    return resource_exhausted("amx_repack: cannot map " + std::to_string(m.map_bytes) + " bytes: " + std::strerror(errno));
-  }
-  auto* base = static_cast<uint8_t*>(p);
-  if (huge) {
-    const auto at = reinterpret_cast<uintptr_t>(base) + decode_at;
-    m.offset = (k_huge_page - at % k_huge_page) % k_huge_page;
-    const size_t panels = (bytes - decode_at + k_huge_page - 1) / k_huge_page * k_huge_page;
-    // Advice only: without it (an old kernel, a container without THP) the copy
-    // is the same, on small pages.
-    if (::madvise(base + m.offset + decode_at, panels, MADV_HUGEPAGE) == 0) m.huge_bytes = panels;
-  }
-  m.data = base + m.offset;
-  return m;
-}
 
 }  // namespace
 
@@ -124,10 +77,13 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, am
   const int64_t tiles = row_tiles(w);
   const size_t decode_at = k.write_decode ? panel * static_cast<size_t>(tiles) : 0;
   const bool has_decode_panels = k.write_decode != nullptr || k.repack != nullptr;
-  R1_ASSIGN_OR_RETURN(copy_mapping map, map_copy(bytes, decode_at, pages == amx_pages::huge && has_decode_panels));
+  // The decode panels on huge pages from a 2 MiB boundary, when they take enough to pay.
+  const bool huge = pages == amx_pages::huge && has_decode_panels && bytes - decode_at >= k_min_huge_panels;
+  auto map = detail::map_anonymous(bytes, decode_at, huge);
+  if (!map.ok()) return map.error().with_context("amx_repack");
   amx_packed_matrix out;
-  out.data_ = std::unique_ptr<uint8_t, detail::amx_unmap_fn>(map.data, detail::amx_unmap_fn{bytes, map.offset, map.map_bytes});
-  out.huge_bytes_ = map.huge_bytes;
+  out.data_ = std::unique_ptr<uint8_t, detail::amx_unmap_fn>(map->data, detail::amx_unmap_fn{bytes, map->offset, map->map_bytes});
+  out.huge_bytes_ = map->huge_bytes;
   detail::amx_weight wt;
   wt.data = static_cast<const uint8_t*>(w.data);
   wt.stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);

@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "huge_mapping.h"
 #include "r1/kernels/cpu_features.h"
 
 namespace r1::kernels {
 namespace {
 
 constexpr size_t k_slice = size_t{16} << 20;
-constexpr size_t k_huge_page = size_t{2} << 20;
 constexpr size_t k_prefetch = 1024;  // bytes ahead: the best of 0 / 1 / 4 KiB measured here
 
 __attribute__((target("avx2"))) uint64_t sum_avx2(const uint8_t* p, size_t n) {
@@ -54,28 +54,14 @@ double percentile(std::vector<double> v, int pct) {
   return v[std::min(v.size() - 1, v.size() * static_cast<size_t>(pct) / 100)];
 }
 
-// The buffer of the self-allocating overload: 2 MiB aligned and advised as huge pages
-// (advice only), as the decode panels are (amx_packed_matrix.h), so that the roofline is
-// what the memory gives rather than what 4 KiB page walks leave of it.
-struct huge_buffer {
-  void* map = nullptr;
-  size_t map_bytes = 0;
-  uint8_t* data = nullptr;
-  explicit huge_buffer(size_t bytes) : map_bytes(bytes + k_huge_page) {
-    map = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED) {
-      map = nullptr;
-      return;
-    }
-    const auto at = reinterpret_cast<uintptr_t>(map);
-    data = static_cast<uint8_t*>(map) + (k_huge_page - at % k_huge_page) % k_huge_page;
-    ::madvise(data, bytes, MADV_HUGEPAGE);
+// The buffer of the self-allocating overload, on huge pages as the decode panels are
+// (amx_packed_matrix.h), so that the roofline is what the memory gives rather than
+// what 4 KiB page walks leave of it; unmapped when done.
+struct mapping_owner {
+  detail::huge_mapping m;
+  ~mapping_owner() {
+    if (m.data != nullptr) ::munmap(m.data - m.offset, m.map_bytes);
   }
-  ~huge_buffer() {
-    if (map != nullptr) ::munmap(map, map_bytes);
-  }
-  huge_buffer(const huge_buffer&) = delete;
-  huge_buffer& operator=(const huge_buffer&) = delete;
 };
 
 }  // namespace
@@ -105,16 +91,18 @@ bandwidth_result measure_read_bandwidth(const void* data, size_t bytes, int pass
 
 result<bandwidth_result> measure_read_bandwidth(thread_pool& pool, size_t bytes, int passes) {
   bytes = std::max(bytes, k_slice) / k_slice * k_slice;
-  huge_buffer buf(bytes);
-  if (buf.data == nullptr) return status(error_code::resource_exhausted, "bandwidth: cannot allocate " + std::to_string(bytes) + " bytes");
+  // On huge pages, as decode reads its panels.
+  auto map = detail::map_anonymous(bytes, 0, true);
+  if (!map.ok()) return map.error().with_context("bandwidth");
+  const mapping_owner buf{*map};
   // Touch every page in parallel so the first pass does not measure page faults.
   const int parts = pool.size();
   pool.run(parts, [&](int part, int) {
     const size_t a = bytes * static_cast<size_t>(part) / static_cast<size_t>(parts);
     const size_t b = bytes * static_cast<size_t>(part + 1) / static_cast<size_t>(parts);
-    std::memset(buf.data + a, part + 1, b - a);
+    std::memset(buf.m.data + a, part + 1, b - a);
   });
-  return measure_read_bandwidth(buf.data, bytes, passes, pool);
+  return measure_read_bandwidth(buf.m.data, bytes, passes, pool);
 }
 
 }  // namespace r1::kernels
