@@ -1,8 +1,8 @@
 // The repacked copy of a weight matrix: for the AMX prompt GEMM each row tile's
 // panel written by the same unpacking code a task runs (amx_gemm.cpp), so the
 // tile kernels cannot tell a repacked panel from a freshly unpacked one, followed
-// for Q4_K by its decode panels (amx_panel_decode_k.cpp); for Q8_0 the decode
-// panels of amx_panel_decode.cpp alone.
+// for Q4_K and Q6_K by their decode panels (amx_panel_decode_k.cpp), or those alone;
+// for Q8_0 the decode panels of amx_panel_decode.cpp alone.
 #include "r1/kernels/amx_packed_matrix.h"
 
 #include <sys/mman.h>

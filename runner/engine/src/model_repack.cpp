@@ -42,8 +42,7 @@ std::vector<candidate> repack_candidates(weights& w) {
       if (!*m) continue;
       const kernels::amx_copy kind = layer_copy(m->view);
       // A layer's prompts read the original rows beside decode panels alone.
-      if (kernels::amx_repacked_bytes(m->view, kind) > 0)
-        out.push_back({m, kind, kind == kernels::amx_copy::full || m->view.type == tensor_type::q8_0});
+      if (kernels::amx_repacked_bytes(m->view, kind) > 0) out.push_back({m, kind, kind == kernels::amx_copy::full});
     }
   }
   // The head's rare prompt batch of all logits faults its pages back in from the file.

@@ -40,8 +40,9 @@ struct amx_unmap_fn {  // munmap of the anonymous mapping the copy starts `offse
 }  // namespace detail
 
 // What a copy holds: everything the amx path reads of the matrix (full), or only
-// its decode panels (decode: for an output head, which a prompt multiplies with
-// one token). For Q8_0 the two are the same (its decode panels serve prompts too).
+// its decode panels (decode: prompts then unpack the original rows; what the engine
+// makes for Q4_K and Q6_K). For Q8_0 the two are the same (its decode panels serve
+// prompts too).
 enum class amx_copy { full, decode };
 
 // Pages of a copy's decode panels: `huge` places them on 2 MiB boundaries and asks
