@@ -51,6 +51,11 @@ std::vector<candidate> repack_candidates(weights& w) {
   return out;
 }
 
+// Copies with decode panels share one arena (kernels::amx_arena: all on huge pages,
+// in reading order); A panels alone (Q4_0, Q5_K) keep mappings of their own on small
+// pages, as prompts reuse each of their tiles many times.
+bool in_arena(const candidate& c) { return kernels::amx_repacked_bytes(c.m->view, kernels::amx_copy::decode) > 0; }
+
 uint64_t mem_available() {
   std::FILE* f = std::fopen("/proc/meminfo", "r");
   if (f == nullptr) return 0;
@@ -119,12 +124,27 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
   for (const candidate& c : ms) r.eligible_bytes += kernels::amx_repacked_bytes(c.m->view, c.kind);
   if (o.mode == repack_mode::automatic) r.budget_bytes = o.budget_bytes ? o.budget_bytes : auto_budget(info_.weights_bytes);
   if (o.mode != repack_mode::off && !ms.empty()) {
+    // In order, each matrix that fits the budget.
+    std::vector<candidate> chosen;
+    uint64_t planned = 0;
+    size_t arena_bytes = 0;
+    for (const candidate& c : ms) {
+      const uint64_t need = kernels::amx_repacked_bytes(c.m->view, c.kind);
+      if (o.mode == repack_mode::automatic && planned + need > r.budget_bytes) continue;
+      planned += need;
+      chosen.push_back(c);
+      if (in_arena(c)) arena_bytes += kernels::amx_arena_bytes(c.m->view, c.kind);
+    }
+    const kernels::amx_pages pages = o.huge_pages ? kernels::amx_pages::huge : kernels::amx_pages::small;
+    if (arena_bytes > 0) {
+      auto arena = kernels::amx_arena::map(arena_bytes, pages);
+      if (arena.ok()) w_->amx_arena = std::move(*arena);
+      else R1_LOG(warn, "engine") << arena.error().message() << "; each copy gets a mapping of its own";
+    }
     kernels::thread_pool pool(o.n_threads);
-    for (const auto& [m, kind, release] : ms) {
-      const uint64_t need = kernels::amx_repacked_bytes(m->view, kind);
-      if (o.mode == repack_mode::automatic && r.bytes + need > r.budget_bytes) continue;
-      auto copy = kernels::amx_repack(m->view, pool, kind,
-                                      o.huge_pages ? kernels::amx_pages::huge : kernels::amx_pages::small);
+    for (const auto& [m, kind, release] : chosen) {
+      auto copy = w_->amx_arena && in_arena({m, kind, release}) ? kernels::amx_repack(m->view, pool, kind, w_->amx_arena)
+                                                               : kernels::amx_repack(m->view, pool, kind, pages);
       if (!copy.ok()) {
         if (o.mode == repack_mode::on) return copy.error().with_context("repacking " + m->name);
         continue;

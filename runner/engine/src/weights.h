@@ -63,6 +63,8 @@ struct weights {
   vec rope_freqs;            // llama 3.1
   std::vector<layer_weights> layers;
   // Repacked AMX copies (model::repack_for_amx); the matrices' views point into them.
+  // Those with decode panels live in the arena, in the order the forward pass reads them.
+  kernels::amx_arena amx_arena;
   std::vector<kernels::amx_packed_matrix> amx_copies;
 };
 

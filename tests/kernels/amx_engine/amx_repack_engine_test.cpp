@@ -14,6 +14,7 @@
 #include <string>
 
 #include "amx_engine_model.h"
+#include "amx_test_util.h"
 #include "r1/engine/context.h"
 #include "r1/engine/model.h"
 #include "r1/kernels/cpu_features.h"
@@ -74,11 +75,7 @@ std::unique_ptr<model> load(const std::string& path) {
 void check_type(const std::string& type) {
   // Q8_0 prompts on the integer GEMM, whose bits these are (AMX-BF16 prompts:
   // amx_engine_test.cpp).
-  struct int8_prompts {
-    bool saved = kernels::amx_bf16_prompts();
-    int8_prompts() { kernels::set_amx_bf16_prompts(false); }
-    ~int8_prompts() { kernels::set_amx_bf16_prompts(saved); }
-  } keep;
+  kernels::test::bf16_prompts_off keep;
   test_support::temp_dir dir("amx-repack");
   const std::string path = dir / ("tiny-" + type + ".gguf");
   ASSERT_TRUE(testing::write_amx_test_model(path, type, 11).ok());
@@ -104,6 +101,12 @@ void check_type(const std::string& type) {
   EXPECT_EQ(on->repacked, on->eligible) << type;
   EXPECT_EQ(on->bytes, on->eligible_bytes) << type;
   EXPECT_GT(on->bytes, 0u);
+  // Every copy in one arena on huge pages, however small (kernels::amx_arena): the
+  // huge bytes are the copies' own, with no copy on small pages and none rounded
+  // up to a 2 MiB page of its own.
+  if (kernels::test::thp_offered() && on->bytes >= (uint64_t{1} << 20)) {
+    EXPECT_EQ(on->huge_bytes, on->bytes) << type;
+  }
   // Q8_0's copies serve every matmul: the originals leave the resident set (still
   // readable: the logits below read the token embedding, which a tied head shares).
   if (type == "Q8_0") {

@@ -11,7 +11,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "r1/kernels/amx_packed_matrix.h"
 #include "r1/kernels/cpu_features.h"
@@ -25,6 +27,7 @@ namespace {
 
 using test::k_amx_types;
 using test::path_guard;
+using test::thp_offered;
 
 struct shape {  // weight rows, K, activation columns
   int64_t rows, cols, n_cols;
@@ -184,16 +187,6 @@ TEST(AmxRepack, SizesAndErrors) {
   EXPECT_NE(off.error().message().find("scalar"), std::string::npos) << off.error().message();
 }
 
-// Whether this system hands out transparent huge pages on MADV_HUGEPAGE.
-bool thp_offered() {
-  std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
-  if (f == nullptr) return false;
-  char line[128] = {};
-  const bool read = std::fgets(line, sizeof line, f) != nullptr;
-  std::fclose(f);
-  return read && std::strstr(line, "[never]") == nullptr;
-}
-
 // amx_pages::huge: the same bytes and results as small pages; the decode panels
 // start on a 2 MiB boundary and are advised as huge pages when they take at least
 // 1 MiB (where the system offers them); never for copies without decode panels.
@@ -247,6 +240,80 @@ TEST(AmxRepack, HugeDecodePages) {
     EXPECT_EQ(reinterpret_cast<uintptr_t>(alone->data()) % huge_page, 0u);
     EXPECT_GE(alone->huge_bytes(), alone->bytes());
   }
+}
+
+// An amx_arena holds copies one after the other, 4 KiB apart, with the bytes and
+// results of copies of their own; all of it on huge pages where the system offers
+// them, however small each copy (a 48-row Q6_K's would stay on small pages alone);
+// a copy that does not fit is refused, and one without decode panels fits too.
+TEST(AmxRepack, ArenaHoldsCopiesInOrder) {
+  R1_REQUIRE_AMX();
+  path_guard guard;
+  ASSERT_TRUE(set_kernel_path("amx").ok());
+  std::mt19937 rng(43);
+  thread_pool pool(2);
+  struct case_ {
+    tensor_type t;
+    int64_t rows, cols;
+    amx_copy kind;
+  };
+  const case_ cases[] = {{tensor_type::q6_k, 48, 512, amx_copy::decode},
+                         {tensor_type::q8_0, 1040, 1024, amx_copy::full},
+                         {tensor_type::q4_k, 37, 768, amx_copy::decode},
+                         {tensor_type::q5_k, 20, 256, amx_copy::full}};
+  std::vector<std::vector<uint8_t>> dense;
+  size_t total = 0;
+  for (const case_& c : cases) {
+    dense.push_back(test::random_blocks(rng, c.t, c.rows * c.cols));
+    const matrix_view mv{c.t, c.rows, c.cols, dense.back().data(), 0};
+    EXPECT_EQ(amx_arena_bytes(mv, c.kind) % 4096, 0u);
+    EXPECT_GE(amx_arena_bytes(mv, c.kind), amx_repacked_bytes(mv, c.kind));
+    EXPECT_LT(amx_arena_bytes(mv, c.kind), amx_repacked_bytes(mv, c.kind) + 4096);
+    total += amx_arena_bytes(mv, c.kind);
+  }
+  auto arena = amx_arena::map(total, amx_pages::huge);
+  ASSERT_TRUE(arena.ok()) << arena.error().message();
+  ASSERT_GE(total, size_t{1} << 20);
+  if (thp_offered()) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(arena->data()) % (uintptr_t{2} << 20), 0u);
+    EXPECT_GE(arena->huge_bytes(), total);
+  }
+  const uint8_t* expect_at = arena->data();
+  std::vector<amx_packed_matrix> copies;
+  for (size_t i = 0; i < std::size(cases); ++i) {
+    const case_& c = cases[i];
+    const std::string what = std::string(type_info(c.t).name) + " " + std::to_string(c.rows) + "x" + std::to_string(c.cols);
+    const matrix_view mv{c.t, c.rows, c.cols, dense[i].data(), 0};
+    auto own = amx_repack(mv, pool, c.kind, amx_pages::small);
+    auto in = amx_repack(mv, pool, c.kind, *arena);
+    ASSERT_TRUE(own.ok() && in.ok()) << what;
+    EXPECT_EQ(in->data(), expect_at) << what << ": placed right after the copy before it";
+    expect_at += amx_arena_bytes(mv, c.kind);
+    ASSERT_EQ(in->bytes(), own->bytes()) << what;
+    EXPECT_EQ(in->decode_only(), own->decode_only()) << what;
+    ASSERT_EQ(std::memcmp(in->data(), own->data(), own->bytes()), 0) << what;
+    EXPECT_EQ(in->huge_bytes(), arena->huge_bytes() ? in->bytes() : 0u) << what;
+    const auto x = test::random_floats(rng, (c.cols + 1) * 20);
+    matrix_view ov = mv, av = mv;
+    ov.amx_packed = own->data();
+    av.amx_packed = in->data();
+    ov.amx_decode_only = av.amx_decode_only = in->decode_only();
+    for (int64_t n : {int64_t{1}, int64_t{20}})
+      expect_bits_equal(run(ov, x, n, 2), run(av, x, n, 2), what + " " + std::to_string(n) + " columns");
+    copies.push_back(std::move(*in));
+  }
+  EXPECT_EQ(arena->used(), total);
+  // Full: the next copy is refused, and nothing already placed changes.
+  const matrix_view more{cases[0].t, cases[0].rows, cases[0].cols, dense[0].data(), 0};
+  auto full = amx_repack(more, pool, amx_copy::decode, *arena);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.error().code(), error_code::resource_exhausted);
+  EXPECT_EQ(arena->used(), total);
+  // Copies in an arena do not unmap it: the first one still reads as written.
+  copies.clear();
+  auto again = amx_repack(more, pool, amx_copy::decode, amx_pages::small);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(std::memcmp(arena->data(), again->data(), again->bytes()), 0);
 }
 
 }  // namespace

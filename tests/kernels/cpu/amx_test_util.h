@@ -1,9 +1,12 @@
-// Shared by the AMX kernel tests: the skip for machines without AMX and the
-// weight types the AMX prompt GEMM handles.
+// Shared by the AMX kernel tests and the engine's AMX tests: the skip for machines
+// without AMX, the weight types the AMX prompt GEMM handles, a guard for the integer
+// prompt GEMM, and whether the system offers transparent huge pages.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "r1/base/tensor_type.h"
@@ -44,6 +47,17 @@ class bf16_prompts_off {
  private:
   bool saved_;
 };
+
+// Whether this system hands out transparent huge pages on MADV_HUGEPAGE (read here,
+// not through the kernels' own check that the tests are about).
+inline bool thp_offered() {
+  std::FILE* f = std::fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+  if (f == nullptr) return false;
+  char line[128] = {};
+  const bool read = std::fgets(line, sizeof line, f) != nullptr;
+  std::fclose(f);
+  return read && std::strstr(line, "[never]") == nullptr;
+}
 
 inline constexpr tensor_type k_amx_types[] = {tensor_type::q4_0, tensor_type::q8_0, tensor_type::q4_k,
                                               tensor_type::q5_k, tensor_type::q6_k};

@@ -34,10 +34,12 @@ namespace detail {
 struct amx_unmap_fn {  // munmap of the anonymous mapping the copy starts `offset` bytes into
   size_t bytes = 0;    // of the copy
   size_t offset = 0;
-  size_t map_bytes = 0;
+  size_t map_bytes = 0;  // 0: the copy lives in an amx_arena, which unmaps it
   void operator()(uint8_t* p) const;
 };
 }  // namespace detail
+
+class amx_arena;
 
 // What a copy holds: everything the amx path reads of the matrix (full), or only
 // its decode panels (decode: prompts then unpack the original rows; what the engine
@@ -53,8 +55,8 @@ enum class amx_copy { full, decode };
 // on a VM that returns free memory to its host (free page reporting) those pages
 // come back from the host one by one (~1 s per GiB measured there; on bare metal
 // huge pages fault faster than small ones). Up to 2 MiB per copy of padding past
-// the panels may become resident with them. The A panels keep small pages (prompts
-// reuse each tile many times; their TLB misses do not show).
+// the panels may become resident with them (one per amx_arena instead). The A panels
+// keep small pages (prompts reuse each tile many times; their TLB misses do not show).
 enum class amx_pages { small, huge };
 
 class amx_packed_matrix {
@@ -71,8 +73,38 @@ class amx_packed_matrix {
  private:
   friend result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind,
                                               amx_pages pages);
+  friend result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind,
+                                              amx_arena& arena);
   std::unique_ptr<uint8_t, detail::amx_unmap_fn> data_;
   bool decode_only_ = false;
+  size_t huge_bytes_ = 0;
+};
+
+// One mapping that many copies are written into, one after the other, 4 KiB apart
+// (what the engine makes for a model's decode panels). With amx_pages::huge all of
+// it is advised as huge pages: copies of their own round each up to 2 MiB, and
+// below 1 MiB stay on small pages, where a 1.5B model's 256-row K and V projections
+// (a quarter MiB each) took 4-5x their bytes' streaming time to decode, each 4 KiB
+// a page walk (bench/RESULTS.md, "Decode panels in one arena"). Placing the copies
+// in the order the forward pass reads them also keeps a layer's panels together.
+// Thread safety: as amx_packed_matrix once filled; filling is not thread safe.
+class amx_arena {
+ public:
+  amx_arena() = default;
+  // Maps `bytes` (the sum of amx_arena_bytes of the copies to come).
+  // Errors: resource_exhausted when the memory cannot be mapped.
+  static result<amx_arena> map(size_t bytes, amx_pages pages);
+  explicit operator bool() const { return data_ != nullptr; }
+  const uint8_t* data() const { return data_.get(); }
+  size_t bytes() const { return data_.get_deleter().bytes; }
+  size_t used() const { return used_; }  // bytes the copies placed so far take
+  size_t huge_bytes() const { return huge_bytes_; }
+
+ private:
+  friend result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind,
+                                              amx_arena& arena);
+  std::unique_ptr<uint8_t, detail::amx_unmap_fn> data_;
+  size_t used_ = 0;
   size_t huge_bytes_ = 0;
 };
 
@@ -96,5 +128,13 @@ bool amx_copy_serves_every_matmul(const matrix_view& w);
 // memory cannot be mapped.
 result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind = amx_copy::full,
                                      amx_pages pages = amx_pages::small);
+
+// Bytes of an amx_arena a copy of w takes: amx_repacked_bytes(w, kind) rounded up to 4 KiB.
+size_t amx_arena_bytes(const matrix_view& w, amx_copy kind);
+
+// As above, but the copy is written into the next amx_arena_bytes(w, kind) of `arena`,
+// which must outlive it; huge_bytes() of the copy is its bytes when the arena's are huge.
+// Errors: as above; resource_exhausted when the arena has no room left for it.
+result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, amx_copy kind, amx_arena& arena);
 
 }  // namespace r1::kernels
