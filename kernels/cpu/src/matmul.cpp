@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <vector>
 
 #include "amx_matmul.h"
 #include "amx_tiles.h"
@@ -102,32 +103,64 @@ void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1
   for (; r < r1; ++r) yc[r] = kern.dot(t.k, t.w + static_cast<size_t>(r) * t.w_stride, xcol(c_rest));
 }
 
-// Decode and small batches from the decode panels of a repacked Q8_0, Q4_K or Q6_K
-// matrix (amx_tiles.h): one sequential stream per task. False when w has no such
-// copy. (Larger batches went to the AMX GEMM before this.)
-bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
-                        int64_t y_stride, thread_pool& pool) {
-  if (w.amx_packed == nullptr || active_kernel_path() != kernel_path::amx || !amx_copy_serves_every_matmul(w)) return false;
-  const int64_t row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
-  const detail::amx_kernel& kern = detail::amx_kernels[static_cast<int>(w.type)];
-  const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
-  size_t tile_bytes = 0;
+// True when w's decode and small batches read the decode panels of its repacked
+// Q8_0, Q4_K or Q6_K copy (amx_tiles.h) rather than its rows.
+bool decodes_from_panels(const matrix_view& w) {
+  return w.amx_packed != nullptr && active_kernel_path() == kernel_path::amx && amx_copy_serves_every_matmul(w);
+}
+
+// One matrix's decode from its panels: one sequential stream of panels per task,
+// the row tiles cut into tasks of decode_task_tiles.
+struct panel_decode {
+  const matrix_view* w = nullptr;
+  const detail::amx_kernel* kern = nullptr;
+  const uint8_t* panels = nullptr;
   const detail::q8_0_column_block* sums = nullptr;  // Q8_0: the activations' block sums
-  if (kern.decode) {  // K-quants: the decode panels follow the A panels
-    if (!w.amx_decode_only) panels += kern.panel_bytes(w.cols) * static_cast<size_t>(row_tiles);
-    tile_bytes = kern.decode_bytes(w.cols);
+  int64_t row_tiles = 0, group = 1;
+  float* y = nullptr;
+  int64_t y_stride = 0;
+
+  int tasks() const { return static_cast<int>((row_tiles + group - 1) / group); }
+  void run(int task, const void* x_q, size_t x_stride, int64_t n_cols) const {
+    const int64_t rt = task * group, rt_end = std::min(row_tiles, rt + group);
+    if (kern->decode) kern->decode(panels, w->cols, w->rows, rt, rt_end, x_q, x_stride, n_cols, y, y_stride);
+    else detail::q8_0_decode_panels(panels, w->cols, w->rows, rt, rt_end, x_q, x_stride, n_cols, sums, y, y_stride);
+  }
+};
+
+// `sums`: q8_0_prepare_columns of the activations when w is Q8_0.
+panel_decode plan_panel_decode(const matrix_view& w, const detail::q8_0_column_block* sums, float* y,
+                               int64_t y_stride, int n_threads) {
+  panel_decode d;
+  d.w = &w;
+  d.kern = &detail::amx_kernels[static_cast<int>(w.type)];
+  d.panels = static_cast<const uint8_t*>(w.amx_packed);
+  d.row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
+  d.y = y;
+  d.y_stride = y_stride;
+  size_t tile_bytes = 0;
+  if (d.kern->decode) {  // K-quants: the decode panels follow the A panels
+    if (!w.amx_decode_only) d.panels += d.kern->panel_bytes(w.cols) * static_cast<size_t>(d.row_tiles);
+    tile_bytes = d.kern->decode_bytes(w.cols);
   } else {
     tile_bytes = detail::q8_0_decode_panel_bytes(w.cols);
-    sums = detail::q8_0_prepare_columns(x_q, x_stride, n_cols, w.cols);
+    d.sums = sums;
   }
-  const int64_t group = decode_task_tiles(row_tiles, tile_bytes, pool.size());
+  d.group = decode_task_tiles(d.row_tiles, tile_bytes, n_threads);
+  return d;
+}
+
+// Decode and small batches from w's decode panels. False when w has none. (Larger
+// batches went to the AMX GEMM before this.)
+bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
+                        int64_t y_stride, thread_pool& pool) {
+  if (!decodes_from_panels(w)) return false;
+  const detail::q8_0_column_block* sums =
+      w.type == tensor_type::q8_0 ? detail::q8_0_prepare_columns(x_q, x_stride, n_cols, w.cols) : nullptr;
+  const panel_decode d = plan_panel_decode(w, sums, y, y_stride, pool.size());
   // Contiguous shares: each thread streams its rows' panels in one sequential pass
   // (+7-10 % tokens/s over tasks handed out in turn, bench/RESULTS.md).
-  pool.run_contiguous(static_cast<int>((row_tiles + group - 1) / group), [&](int task, int) {
-    const int64_t rt = task * group, rt_end = std::min(row_tiles, rt + group);
-    if (kern.decode) kern.decode(panels, w.cols, w.rows, rt, rt_end, x_q, x_stride, n_cols, y, y_stride);
-    else detail::q8_0_decode_panels(panels, w.cols, w.rows, rt, rt_end, x_q, x_stride, n_cols, sums, y, y_stride);
-  });
+  pool.run_contiguous(d.tasks(), [&](int task, int) { d.run(task, x_q, x_stride, n_cols); });
   return true;
 }
 
@@ -206,6 +239,38 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
   // (decode +8-11 % on the avx2 and avx512 paths, bench/RESULTS.md).
   if (col_split == 1) pool.run_contiguous(static_cast<int>(n_tasks), body);
   else pool.run(static_cast<int>(n_tasks), body);
+}
+
+void matmul_quantized_many(std::span<const matmul_target> targets, const void* x_q, int64_t n_cols,
+                           size_t x_stride_bytes, thread_pool& pool) {
+  bool fused = targets.size() > 1 && n_cols > 0;
+  for (const matmul_target& t : targets) {
+    R1_ASSERT(t.w->cols == targets[0].w->cols && vec_dot_type(t.w->type) == vec_dot_type(targets[0].w->type));
+    fused = fused && t.w->rows > 0 && amx_kernel_for(*t.w, n_cols) == nullptr && decodes_from_panels(*t.w);
+  }
+  if (!fused) {
+    for (const matmul_target& t : targets) matmul_quantized(*t.w, x_q, n_cols, x_stride_bytes, t.y, t.y_stride, pool);
+    return;
+  }
+  // One run over every matrix's tasks in turn: the threads' contiguous shares run on
+  // from one matrix into the next, with one barrier in all (a 256-row K or V
+  // projection alone is over before a stream gets going).
+  const detail::q8_0_column_block* sums = nullptr;
+  if (targets[0].w->type == tensor_type::q8_0)
+    sums = detail::q8_0_prepare_columns(x_q, x_stride_bytes, n_cols, targets[0].w->cols);
+  std::vector<panel_decode> plans;
+  std::vector<int> first_task;
+  int n_tasks = 0;
+  for (const matmul_target& t : targets) {
+    plans.push_back(plan_panel_decode(*t.w, sums, t.y, t.y_stride, pool.size()));
+    first_task.push_back(n_tasks);
+    n_tasks += plans.back().tasks();
+  }
+  pool.run_contiguous(n_tasks, [&](int task, int) {
+    size_t i = plans.size() - 1;
+    while (first_task[i] > task) --i;
+    plans[i].run(task - first_task[i], x_q, x_stride_bytes, n_cols);
+  });
 }
 
 void matmul(const matrix_view& w, const float* x, int64_t n_cols, int64_t x_stride, float* y, int64_t y_stride,

@@ -1,5 +1,7 @@
 #include "blocks.h"
 
+#include <vector>
+
 #include "r1/base/assert.h"
 #include "r1/kernels/attention.h"
 #include "r1/kernels/matmul.h"
@@ -45,12 +47,13 @@ void linear_many(forward_state& fs, std::initializer_list<const matrix*> ws, con
   const size_t row = kernels::row_size(act, cols);
   fs.act_q.resize(row * static_cast<size_t>(n));
   kernels::quantize_columns(act, x, n, cols, cols, fs.act_q.data(), *fs.pool);
-  for (const matrix* w : ws) {
-    float* out = *y++;
-    kernels::matmul_quantized(w->view, fs.act_q.data(), n, row, out, w->view.rows, *fs.pool);
+  std::vector<kernels::matmul_target> targets;
+  for (const matrix* w : ws) targets.push_back({&w->view, *y++, w->view.rows});
+  kernels::matmul_quantized_many(targets, fs.act_q.data(), n, row, *fs.pool);
+  for (const kernels::matmul_target& t : targets) {
     const vec* bias = biases.size() ? *b++ : nullptr;
     if (bias != nullptr && !bias->empty()) {
-      for (int32_t r = 0; r < n; ++r) kernels::add(out + r * w->view.rows, bias->data(), out + r * w->view.rows, w->view.rows);
+      for (int32_t r = 0; r < n; ++r) kernels::add(t.y + r * t.w->rows, bias->data(), t.y + r * t.w->rows, t.w->rows);
     }
   }
 }

@@ -4,7 +4,9 @@
 // column / K tails, padded row strides and 1 or 3 threads; the copy is really
 // what is read (the original bytes can be wiped); Q8_0's copy is decode panels
 // and Q4_K's and Q6_K's have them after their A panels (checked against float64),
-// the other types decode from the original; sizes and errors. Skipped (with a message) without AMX.
+// the other types decode from the original; sizes and errors; huge pages; copies
+// placed in one amx_arena; several matrices decoded in one pool run
+// (matmul_quantized_many). Skipped (with a message) without AMX.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -28,6 +30,11 @@ namespace {
 using test::k_amx_types;
 using test::path_guard;
 using test::thp_offered;
+
+thread_pool& pool_for_copies() {
+  static thread_pool pool(2);
+  return pool;
+}
 
 struct shape {  // weight rows, K, activation columns
   int64_t rows, cols, n_cols;
@@ -314,6 +321,69 @@ TEST(AmxRepack, ArenaHoldsCopiesInOrder) {
   auto again = amx_repack(more, pool, amx_copy::decode, amx_pages::small);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(std::memcmp(arena->data(), again->data(), again->bytes()), 0);
+}
+
+// matmul_quantized_many (q/k/v, gate/up sharing one input): the outputs of all the
+// matrices in one pool run equal each matrix's own matmul_quantized bit for bit,
+// with 1-3 threads, decode and a small batch, partial row tiles, K-quant and Q8_0
+// groups, and a group where one matrix has no copy (each then runs alone); rows
+// past each output stay untouched.
+TEST(AmxRepack, ManyMatricesInOneRunEqualEachAlone) {
+  R1_REQUIRE_AMX();
+  path_guard guard;
+  ASSERT_TRUE(set_kernel_path("amx").ok());
+  std::mt19937 rng(59);
+  struct group {
+    std::vector<tensor_type> types;
+    std::vector<int64_t> rows;
+    int64_t cols;
+    size_t without_copy;  // index of a matrix left unrepacked, or types.size()
+  };
+  const group groups[] = {{{tensor_type::q4_k, tensor_type::q6_k, tensor_type::q4_k}, {300, 48, 16}, 512, 3},
+                          {{tensor_type::q8_0, tensor_type::q8_0, tensor_type::q8_0}, {100, 32, 17}, 256, 3},
+                          {{tensor_type::q4_k, tensor_type::q4_k}, {64, 37}, 256, 1}};
+  for (const group& g : groups) {
+    std::vector<std::vector<uint8_t>> dense;
+    std::vector<matrix_view> views;
+    std::vector<amx_packed_matrix> copies;
+    for (size_t i = 0; i < g.types.size(); ++i) {
+      dense.push_back(test::random_blocks(rng, g.types[i], g.rows[i] * g.cols));
+      views.push_back({g.types[i], g.rows[i], g.cols, dense.back().data(), 0});
+    }
+    for (size_t i = 0; i < views.size(); ++i) {
+      if (i == g.without_copy) continue;
+      auto copy = amx_repack(views[i], pool_for_copies(), g.types[i] == tensor_type::q8_0 ? amx_copy::full : amx_copy::decode);
+      ASSERT_TRUE(copy.ok()) << copy.error().message();
+      views[i].amx_packed = copy->data();
+      views[i].amx_decode_only = copy->decode_only();
+      copies.push_back(std::move(*copy));
+    }
+    const tensor_type vt = vec_dot_type(g.types[0]);
+    const size_t x_row = row_size(vt, g.cols);
+    for (int64_t n_cols : {int64_t{1}, int64_t{3}}) {
+      const auto x = test::random_floats(rng, g.cols * n_cols);
+      std::vector<uint8_t> xq(x_row * static_cast<size_t>(n_cols));
+      for (int64_t c = 0; c < n_cols; ++c)
+        ASSERT_TRUE(quantize_row(vt, x.data() + c * g.cols, xq.data() + c * x_row, g.cols).ok());
+      for (int threads : {1, 2, 3}) {
+        thread_pool pool(threads);
+        std::vector<std::vector<float>> alone, together;
+        std::vector<matmul_target> targets;
+        for (const matrix_view& v : views) {
+          const int64_t y_stride = v.rows + 3;
+          alone.emplace_back(static_cast<size_t>(y_stride * n_cols), test::k_untouched);
+          together.emplace_back(static_cast<size_t>(y_stride * n_cols), test::k_untouched);
+          matmul_quantized(v, xq.data(), n_cols, x_row, alone.back().data(), y_stride, pool);
+        }
+        for (size_t i = 0; i < views.size(); ++i) targets.push_back({&views[i], together[i].data(), views[i].rows + 3});
+        matmul_quantized_many(targets, xq.data(), n_cols, x_row, pool);
+        for (size_t i = 0; i < views.size(); ++i)
+          expect_bits_equal(alone[i], together[i],
+                            std::string(type_info(g.types[i]).name) + " matrix " + std::to_string(i) + ", " +
+                                std::to_string(n_cols) + " columns, " + std::to_string(threads) + " threads");
+      }
+    }
+  }
 }
 
 }  // namespace

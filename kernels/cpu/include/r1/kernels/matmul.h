@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "r1/base/tensor_type.h"
 #include "r1/kernels/scratch.h"
@@ -80,6 +81,21 @@ void matmul(const matrix_view& w, const float* x, int64_t n_cols, int64_t x_stri
 // that share an input (q/k/v, gate/up).
 void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride_bytes,
                       float* y, int64_t y_stride, thread_pool& pool);
+
+// One of the matrices matmul_quantized_many multiplies with a shared input.
+struct matmul_target {
+  const matrix_view* w;
+  float* y;
+  int64_t y_stride;
+};
+
+// matmul_quantized of every target against the same activations (q/k/v, gate/up:
+// the same cols and vec_dot_type), with the same bits. Where every matrix decodes
+// from its repacked panels (the amx path, a batch under amx_min_cols()), all their
+// tasks go to the pool as one run: the threads stream one matrix after the other
+// with one barrier in all instead of one per matrix.
+void matmul_quantized_many(std::span<const matmul_target> targets, const void* x_q, int64_t n_cols,
+                           size_t x_stride_bytes, thread_pool& pool);
 
 // Converts n_cols columns of `cols` floats to type t (column j to dst + j*row_size(t, cols)),
 // spread over the pool. Used by matmul; public for callers of matmul_quantized.
