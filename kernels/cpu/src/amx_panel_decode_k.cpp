@@ -17,6 +17,7 @@
 #include <cstring>
 
 #if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"        // GCC 12 on _mm512_undefined_* in the intrinsic headers
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 on _mm512_undefined_* in the intrinsic headers
 #endif
 
@@ -247,21 +248,27 @@ void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nsb, const b
   }
 }
 
-// Two tiles in flight (the accumulators stay in registers for up to four columns).
-// In the 1.5B Q4_K_M decode four tiles, i.e. four streams per core, were 1-3 % slower
-// and one 10 % slower (bench/RESULTS.md). `after`: row tiles of the matrix past
-// these nt, where the last pair's prefetch goes on (the pool runs a thread's tasks
-// in row order, so they are most likely this thread's next).
+// Tiles in flight: four for a decode (one column), two for a small batch, whose
+// accumulators (2 × NC of each kind) then still fit in registers. With the
+// contiguous shares and every panel on huge pages, four streams per core read a
+// 1536-column matrix (tiles 14 KiB long) at 0.90-0.94 of the read bandwidth against
+// 0.83-0.88 with two, and the 1.5B Q4_K_M decoded ~2 % faster (bench/RESULTS.md,
+// "Decode panels in one arena"; before those two changes four were 1-3 % slower).
+// `after`: row tiles of the matrix past these nt, where the last group's prefetch
+// goes on (the pool runs a thread's tasks in row order, so they are most likely
+// this thread's next).
 template <class F, int NC>
 void decode_group(const uint8_t* p, size_t panel, int64_t nsb, int nt, int64_t after, const block_q8_k* const* yb,
                   float* y, int64_t y_stride, const int* n_rows) {
-  auto step = [&](int t) { return nt - t >= 2 ? 2 : 1; };
+  constexpr int widest = NC == 1 ? 4 : 2;
+  auto step = [&](int t) { return widest == 4 && nt - t >= 4 ? 4 : nt - t >= 2 ? 2 : 1; };
   for (int t = 0; t < nt;) {
     const int n = step(t);
     const int next_tiles = t + n < nt ? step(t + n) : static_cast<int>(after < n ? after : n);
     const uint8_t* tiles = p + panel * t;
     const uint8_t* next = tiles + panel * n;
-    if (n == 2) decode_tiles<F, 2, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
+    if (n == 4) decode_tiles<F, 4, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
+    else if (n == 2) decode_tiles<F, 2, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
     else decode_tiles<F, 1, NC>(tiles, panel, nsb, yb, y + 16 * t, y_stride, n_rows + t, next, next_tiles);
     t += n;
   }
