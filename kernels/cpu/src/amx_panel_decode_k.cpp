@@ -252,7 +252,7 @@ void decode_tiles(const uint8_t* panel, size_t panel_bytes, int64_t nsb, const b
 // accumulators (2 × NC of each kind) then still fit in registers. With the
 // contiguous shares and every panel on huge pages, four streams per core read a
 // 1536-column matrix (tiles 14 KiB long) at 0.90-0.94 of the read bandwidth against
-// 0.83-0.88 with two, and the 1.5B Q4_K_M decoded ~2 % faster (bench/RESULTS.md,
+// 0.83-0.88 with two, and the 1.5B Q4_K_M decoded 2 % faster (bench/RESULTS.md,
 // "Decode panels in one arena"; before those two changes four were 1-3 % slower).
 // `after`: row tiles of the matrix past these nt, where the last group's prefetch
 // goes on (the pool runs a thread's tasks in row order, so they are most likely
