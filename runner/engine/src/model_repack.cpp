@@ -142,9 +142,10 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
       else R1_LOG(warn, "engine") << arena.error().message() << "; each copy gets a mapping of its own";
     }
     kernels::thread_pool pool(o.n_threads);
-    for (const auto& [m, kind, release] : chosen) {
-      auto copy = w_->amx_arena && in_arena({m, kind, release}) ? kernels::amx_repack(m->view, pool, kind, w_->amx_arena)
-                                                               : kernels::amx_repack(m->view, pool, kind, pages);
+    for (const candidate& c : chosen) {
+      const auto& [m, kind, release] = c;
+      auto copy = w_->amx_arena && in_arena(c) ? kernels::amx_repack(m->view, pool, kind, w_->amx_arena)
+                                               : kernels::amx_repack(m->view, pool, kind, pages);
       if (!copy.ok()) {
         if (o.mode == repack_mode::on) return copy.error().with_context("repacking " + m->name);
         continue;
