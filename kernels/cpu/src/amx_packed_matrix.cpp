@@ -51,12 +51,18 @@ status no_copy(const matrix_view& w) {
   return invalid_argument(std::move(m));
 }
 
-// Writes every row tile of w's `kind` copy at base (amx_repacked_bytes(w, kind) bytes):
+// Where a copy's decode panels start: after its A panels (none in a decode-only copy;
+// Q8_0's copy is decode panels from the start).
+size_t decode_offset(const matrix_view& w, const detail::amx_kernel& k, bool decode_only) {
+  return k.write_decode && !decode_only ? lead_panel_bytes(k, w.cols) * static_cast<size_t>(row_tiles(w)) : 0;
+}
+
+// Writes every row tile of w's copy at base (amx_repacked_bytes(w, kind) bytes):
 // A panels (none when decode_only) then decode panels.
 void write_copy(const matrix_view& w, const detail::amx_kernel& k, bool decode_only, uint8_t* base,
                 thread_pool& pool) {
   const size_t panel = decode_only ? 0 : lead_panel_bytes(k, w.cols);
-  const size_t decode_at = k.write_decode ? panel * static_cast<size_t>(row_tiles(w)) : 0;
+  const size_t decode_at = decode_offset(w, k, decode_only);
   detail::amx_weight wt;
   wt.data = static_cast<const uint8_t*>(w.data);
   wt.stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
@@ -98,10 +104,7 @@ result<amx_packed_matrix> amx_repack(const matrix_view& w, thread_pool& pool, am
   const detail::amx_kernel& k = *kernel_of(w);
   const size_t bytes = amx_repacked_bytes(w, kind);
   const bool decode_only = decode_panels_alone(k, kind);
-  // The A panels (none in a decode-only copy), then the decode panels (Q8_0's copy
-  // is decode panels from the start).
-  const size_t panel = decode_only ? 0 : lead_panel_bytes(k, w.cols);
-  const size_t decode_at = k.write_decode ? panel * static_cast<size_t>(row_tiles(w)) : 0;
+  const size_t decode_at = decode_offset(w, k, decode_only);
   const bool has_decode_panels = k.write_decode != nullptr || k.repack != nullptr;
   // The decode panels on huge pages from a 2 MiB boundary, when they take enough to pay.
   const bool huge = pages == amx_pages::huge && has_decode_panels && bytes - decode_at >= k_min_huge_panels;

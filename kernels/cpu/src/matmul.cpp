@@ -105,7 +105,7 @@ void run_tile(const tile_args& t, int64_t r0, int64_t r1, int64_t c0, int64_t c1
 
 // True when w's decode and small batches read the decode panels of its repacked
 // Q8_0, Q4_K or Q6_K copy (amx_tiles.h) rather than its rows.
-bool decodes_from_panels(const matrix_view& w) {
+bool reads_decode_panels(const matrix_view& w) {
   return w.amx_packed != nullptr && active_kernel_path() == kernel_path::amx && amx_copy_serves_every_matmul(w);
 }
 
@@ -154,7 +154,7 @@ panel_decode plan_panel_decode(const matrix_view& w, const detail::q8_0_column_b
 // batches went to the AMX GEMM before this.)
 bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, size_t x_stride, float* y,
                         int64_t y_stride, thread_pool& pool) {
-  if (!decodes_from_panels(w)) return false;
+  if (!reads_decode_panels(w)) return false;
   const detail::q8_0_column_block* sums =
       w.type == tensor_type::q8_0 ? detail::q8_0_prepare_columns(x_q, x_stride, n_cols, w.cols) : nullptr;
   const panel_decode d = plan_panel_decode(w, sums, y, y_stride, pool.size());
@@ -246,7 +246,7 @@ void matmul_quantized_many(std::span<const matmul_target> targets, const void* x
   bool fused = targets.size() > 1 && n_cols > 0;
   for (const matmul_target& t : targets) {
     R1_ASSERT(t.w->cols == targets[0].w->cols && vec_dot_type(t.w->type) == vec_dot_type(targets[0].w->type));
-    fused = fused && t.w->rows > 0 && amx_kernel_for(*t.w, n_cols) == nullptr && decodes_from_panels(*t.w);
+    fused = fused && t.w->rows > 0 && amx_kernel_for(*t.w, n_cols) == nullptr && reads_decode_panels(*t.w);
   }
   if (!fused) {
     for (const matmul_target& t : targets) matmul_quantized(*t.w, x_q, n_cols, x_stride_bytes, t.y, t.y_stride, pool);

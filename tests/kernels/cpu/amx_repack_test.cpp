@@ -31,11 +31,6 @@ using test::k_amx_types;
 using test::path_guard;
 using test::thp_offered;
 
-thread_pool& pool_for_copies() {
-  static thread_pool pool(2);
-  return pool;
-}
-
 struct shape {  // weight rows, K, activation columns
   int64_t rows, cols, n_cols;
 };
@@ -342,6 +337,7 @@ TEST(AmxRepack, ManyMatricesInOneRunEqualEachAlone) {
   const group groups[] = {{{tensor_type::q4_k, tensor_type::q6_k, tensor_type::q4_k}, {300, 48, 16}, 512, 3},
                           {{tensor_type::q8_0, tensor_type::q8_0, tensor_type::q8_0}, {100, 32, 17}, 256, 3},
                           {{tensor_type::q4_k, tensor_type::q4_k}, {64, 37}, 256, 1}};
+  thread_pool copy_pool(2);
   for (const group& g : groups) {
     std::vector<std::vector<uint8_t>> dense;
     std::vector<matrix_view> views;
@@ -352,7 +348,7 @@ TEST(AmxRepack, ManyMatricesInOneRunEqualEachAlone) {
     }
     for (size_t i = 0; i < views.size(); ++i) {
       if (i == g.without_copy) continue;
-      auto copy = amx_repack(views[i], pool_for_copies(), g.types[i] == tensor_type::q8_0 ? amx_copy::full : amx_copy::decode);
+      auto copy = amx_repack(views[i], copy_pool, g.types[i] == tensor_type::q8_0 ? amx_copy::full : amx_copy::decode);
       ASSERT_TRUE(copy.ok()) << copy.error().message();
       views[i].amx_packed = copy->data();
       views[i].amx_decode_only = copy->decode_only();
