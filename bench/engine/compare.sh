@@ -10,9 +10,10 @@
 # Bandwidth varies between runs on a shared machine, so the two engines run INTERLEAVED, one
 # repetition per process, alternating which goes first: round 1 r1 then llama.cpp, round 2
 # llama.cpp then r1, ... Ratios are taken within a round and then averaged. r1-runner also
-# measures the machine's read bandwidth in each round (p90 of 16 MiB slices, the same threads,
-# prefetching and on huge pages as the decode panels are read):
-# roofline = weight bytes read per token × tg tokens/s ÷ that bandwidth.
+# measures the machine's read bandwidth in each round (the same threads, prefetching and huge
+# pages as the decode panels are read; the fastest of 8 whole passes over 1 GiB, with the p90
+# of its 16 MiB slices beside): roofline = weight bytes read per token × tg tokens/s ÷ the
+# best-pass bandwidth.
 #
 # Output: the raw JSON lines (with --raw FILE) and a markdown table ready for bench/RESULTS.md.
 set -eu
@@ -30,7 +31,7 @@ while [ $# -gt 0 ]; do
     -R) ROUNDS=$2; shift 2 ;;
     -k) KV=$2; shift 2 ;;
     --raw) RAW=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done

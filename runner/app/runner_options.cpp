@@ -26,9 +26,10 @@ void add_repack_options(CLI::App& app, std::string& mode, std::string& budget, s
                  "less the model's size)")
       ->envname("R1_REPACK_BUDGET");
   app.add_option("--huge-pages", huge_pages,
-                 "put the copies' decode panels on transparent huge pages where the system has them: on "
-                 "(default; faster decode, and on VMs that return free memory to their host about 1 s more load "
-                 "per GiB of panels) or off")
+                 "put the copies' decode panels and the KV cache on transparent huge pages where the system "
+                 "has them: on (default; faster decode, and on VMs that return free memory to their host about "
+                 "1 s more load per GiB of panels; the cache commits up to 2 MiB per head ahead of its "
+                 "positions) or off")
       ->envname("R1_HUGE_PAGES");
 }
 
@@ -86,6 +87,9 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
   bench->add_option("--model,-m", o.bench.model, "GGUF file")->required();
   bench->add_option("-p,--n-prompt", o.bench.n_prompt, "prompt tokens (pp)");
   bench->add_option("-n,--n-gen", o.bench.n_gen, "generated tokens (tg)");
+  bench->add_option("-d,--n-depth", o.bench.n_depth,
+                    "tokens already in the cache when each test starts (a long conversation), untimed")
+      ->check(CLI::NonNegativeNumber);
   bench->add_option("--threads,-t", o.bench.threads, "compute threads (0: physical cores)");
   bench->add_option("-r,--repetitions", o.bench.repetitions, "runs of each test");
   bench->add_option("--kv-type", o.bench.kv_type, "KV cache type: f16, f32 or q8_0");

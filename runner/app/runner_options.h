@@ -57,6 +57,7 @@ struct bench_options {
   std::string model;
   int32_t n_prompt = 512;
   int32_t n_gen = 128;
+  int32_t n_depth = 0;  // tokens already in the cache when each test starts (llama-bench -d)
   int threads = 0;
   int repetitions = 3;
   std::string kv_type = "f16";

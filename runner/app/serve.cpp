@@ -26,6 +26,7 @@ status load_into(runner_state& st, const serve_options& o, tensor_type kv_type) 
   cp.kv_type = kv_type;
   cp.n_threads = o.threads;
   cp.n_batch = o.batch;
+  cp.huge_pages = o.huge_pages != "off";
   if (cp.n_ctx <= 0) cp.n_ctx = static_cast<int32_t>(st.model->hparams().n_ctx_train);
   R1_ASSIGN_OR_RETURN(gpu_choice gpus, plan_gpus(*st.model, o, kv_type, cp.n_ctx));
   st.backends = std::move(gpus.registry);

@@ -1,5 +1,7 @@
 #include "huge_mapping.h"
 
+#include "r1/kernels/huge_memory.h"
+
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -41,3 +43,35 @@ result<huge_mapping> map_anonymous(size_t bytes, size_t huge_at, bool huge) {
 }
 
 }  // namespace r1::kernels::detail
+
+namespace r1::kernels {
+
+result<huge_memory> huge_memory::map(size_t bytes, bool huge) {
+  R1_ASSIGN_OR_RETURN(detail::huge_mapping m, detail::map_anonymous(bytes, 0, huge));
+  huge_memory h;
+  h.data_ = m.data;
+  h.bytes_ = bytes;
+  h.map_base_ = m.data - m.offset;
+  h.map_bytes_ = m.map_bytes;
+  h.huge_bytes_ = m.huge_bytes;
+  return h;
+}
+
+huge_memory& huge_memory::operator=(huge_memory&& o) noexcept {
+  if (this != &o) {
+    unmap();
+    data_ = o.data_, bytes_ = o.bytes_, map_base_ = o.map_base_, map_bytes_ = o.map_bytes_, huge_bytes_ = o.huge_bytes_;
+    o.data_ = o.map_base_ = nullptr;
+    o.bytes_ = o.map_bytes_ = o.huge_bytes_ = 0;
+  }
+  return *this;
+}
+
+huge_memory::~huge_memory() { unmap(); }
+
+void huge_memory::unmap() {
+  if (map_base_ != nullptr) ::munmap(map_base_, map_bytes_);
+  map_base_ = data_ = nullptr;
+}
+
+}  // namespace r1::kernels

@@ -43,6 +43,7 @@ result<std::unique_ptr<context>> context::create(const model& m, const context_p
   kp.head_dim_k = static_cast<int>(hp.head_dim_k);
   kp.head_dim_v = static_cast<int>(hp.head_dim_v);
   kp.type = p.kv_type;
+  kp.huge_pages = p.huge_pages;
   // deepseek2 MLA-split files cache one latent row per token; V is its first kv_lora values.
   kp.v_in_k = hp.head_dim_k_mla != 0 && hp.n_head_kv == 1;
   R1_ASSIGN_OR_RETURN(c->kv_, kv_cache::create(kp));

@@ -1,9 +1,9 @@
 #include "r1/engine/kv_cache.h"
 
-#include <new>
 #include <string>
 
 #include "r1/base/assert.h"
+#include "r1/kernels/huge_memory.h"
 #include "r1/kernels/quants.h"
 
 namespace r1::engine {
@@ -27,52 +27,62 @@ result<std::unique_ptr<kv_cache>> kv_cache::create(const kv_cache_params& p) {
   }
   std::unique_ptr<kv_cache> c(new kv_cache());
   c->p_ = p;
-  c->k_row_ = kernels::row_size(p.type, int64_t{p.n_head_kv} * p.head_dim_k);
-  c->v_row_ = p.v_in_k ? 0 : kernels::row_size(p.type, int64_t{p.n_head_kv} * p.head_dim_v);
-  c->seq_bytes_ = (c->k_row_ + c->v_row_) * static_cast<size_t>(p.n_ctx);
+  c->k_row_ = kernels::row_size(p.type, p.head_dim_k);
+  c->v_row_ = p.v_in_k ? 0 : kernels::row_size(p.type, p.head_dim_v);
+  c->seq_bytes_ = (c->k_row_ + c->v_row_) * static_cast<size_t>(p.n_ctx) * static_cast<size_t>(p.n_head_kv);
   c->bytes_ = static_cast<uint64_t>(c->seq_bytes_) * static_cast<uint64_t>(p.n_layer) * static_cast<uint64_t>(p.n_seq);
-  // Uninitialised on purpose: pages are committed only when positions are written.
-  c->mem_.reset(new (std::nothrow) uint8_t[c->bytes_]);
-  if (!c->mem_) {
+  // Pages are committed only when positions are written (2 MiB at a time where huge).
+  auto mem = kernels::huge_memory::map(c->bytes_, p.huge_pages);
+  if (!mem.ok()) {
     return resource_exhausted("kv cache: cannot reserve " + std::to_string(c->bytes_ >> 20) + " MiB for " +
                               std::to_string(p.n_ctx) + " positions x " + std::to_string(p.n_seq) + " slots");
   }
+  c->mem_ = std::move(*mem);
   c->tokens_.resize(static_cast<size_t>(p.n_seq));
   return c;
 }
 
-uint64_t kv_cache::bytes_per_token() const { return (k_row_ + v_row_) * static_cast<uint64_t>(p_.n_layer); }
-
-uint8_t* kv_cache::k_ptr(int layer, int seq, int32_t pos) const {
-  const size_t base = (static_cast<size_t>(layer) * static_cast<size_t>(p_.n_seq) + static_cast<size_t>(seq)) * seq_bytes_;
-  return mem_.get() + base + static_cast<size_t>(pos) * k_row_;
+uint64_t kv_cache::bytes_per_token() const {
+  return (k_row_ + v_row_) * static_cast<uint64_t>(p_.n_head_kv) * static_cast<uint64_t>(p_.n_layer);
 }
 
-uint8_t* kv_cache::v_ptr(int layer, int seq, int32_t pos) const {
+size_t kv_cache::k_head_bytes() const { return k_row_ * static_cast<size_t>(p_.n_ctx); }
+size_t kv_cache::v_head_bytes() const { return v_row_ * static_cast<size_t>(p_.n_ctx); }
+
+uint8_t* kv_cache::k_ptr(int layer, int seq, int head, int32_t pos) const {
   const size_t base = (static_cast<size_t>(layer) * static_cast<size_t>(p_.n_seq) + static_cast<size_t>(seq)) * seq_bytes_;
-  return mem_.get() + base + k_row_ * static_cast<size_t>(p_.n_ctx) + static_cast<size_t>(pos) * v_row_;
+  return mem_.data() + base + static_cast<size_t>(head) * k_head_bytes() + static_cast<size_t>(pos) * k_row_;
+}
+
+uint8_t* kv_cache::v_ptr(int layer, int seq, int head, int32_t pos) const {
+  const size_t base = (static_cast<size_t>(layer) * static_cast<size_t>(p_.n_seq) + static_cast<size_t>(seq)) * seq_bytes_;
+  return mem_.data() + base + k_head_bytes() * static_cast<size_t>(p_.n_head_kv) +
+         static_cast<size_t>(head) * v_head_bytes() + static_cast<size_t>(pos) * v_row_;
 }
 
 void kv_cache::store(int layer, int seq, int32_t pos, int32_t n, const float* k, int64_t k_stride, const float* v,
                      int64_t v_stride) {
   R1_ASSERT(layer >= 0 && layer < p_.n_layer && seq >= 0 && seq < p_.n_seq);
   R1_ASSERT(pos >= 0 && n >= 0 && pos + n <= p_.n_ctx);
-  const int64_t nk = int64_t{p_.n_head_kv} * p_.head_dim_k;
-  const int64_t nv = int64_t{p_.n_head_kv} * p_.head_dim_v;
-  for (int32_t i = 0; i < n; ++i) {
-    status s1 = kernels::quantize_row(p_.type, k + i * k_stride, k_ptr(layer, seq, pos + i), nk);
-    status s2 = p_.v_in_k ? ok_status() : kernels::quantize_row(p_.type, v + i * v_stride, v_ptr(layer, seq, pos + i), nv);
-    R1_ASSERT(s1.ok() && s2.ok());
+  const int dk = p_.head_dim_k, dv = p_.head_dim_v;
+  for (int h = 0; h < p_.n_head_kv; ++h) {
+    for (int32_t i = 0; i < n; ++i) {
+      status s1 = kernels::quantize_row(p_.type, k + i * k_stride + int64_t{h} * dk, k_ptr(layer, seq, h, pos + i), dk);
+      status s2 = p_.v_in_k ? ok_status()
+                            : kernels::quantize_row(p_.type, v + i * v_stride + int64_t{h} * dv,
+                                                    v_ptr(layer, seq, h, pos + i), dv);
+      R1_ASSERT(s1.ok() && s2.ok());
+    }
   }
 }
 
 kernels::kv_view kv_cache::k_view(int layer, int seq) const {
-  return {p_.type, k_ptr(layer, seq, 0), k_row_, kernels::row_size(p_.type, p_.head_dim_k)};
+  return {p_.type, k_ptr(layer, seq, 0, 0), k_row_, k_head_bytes()};
 }
 
 kernels::kv_view kv_cache::v_view(int layer, int seq) const {
-  if (p_.v_in_k) return {p_.type, k_ptr(layer, seq, 0), k_row_, k_row_};
-  return {p_.type, v_ptr(layer, seq, 0), v_row_, kernels::row_size(p_.type, p_.head_dim_v)};
+  if (p_.v_in_k) return {p_.type, k_ptr(layer, seq, 0, 0), k_row_, k_head_bytes()};
+  return {p_.type, v_ptr(layer, seq, 0, 0), v_row_, v_head_bytes()};
 }
 
 void kv_cache::truncate(int seq, int32_t n) {

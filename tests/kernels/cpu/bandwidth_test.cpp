@@ -1,4 +1,4 @@
-// measure_read_bandwidth: finite, positive rates; p90 at least the median; a buffer smaller
+// measure_read_bandwidth: finite, positive rates (slices and whole passes); p90 at least the median; a buffer smaller
 // than one slice is rounded up when the function allocates it.
 #include <gtest/gtest.h>
 
@@ -17,6 +17,8 @@ TEST(Bandwidth, GivenBufferGivesOrderedFiniteRates) {
   EXPECT_TRUE(std::isfinite(r.p90_gbs));
   EXPECT_GT(r.median_gbs, 0.0);
   EXPECT_GE(r.p90_gbs, r.median_gbs);
+  EXPECT_TRUE(std::isfinite(r.pass_gbs));
+  EXPECT_GT(r.pass_gbs, 0.0);
 }
 
 TEST(Bandwidth, OwnBufferOfLessThanASlice) {

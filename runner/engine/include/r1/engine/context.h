@@ -63,6 +63,7 @@ struct context_params {
   int n_threads = 0;                       // 0: physical cores
   int32_t n_batch = 512;                   // tokens per forward pass
   std::vector<gpu_offload> gpus;           // in layer order; empty: everything on the CPU
+  bool huge_pages = true;                  // the KV cache on huge pages (kv_cache_params::huge_pages)
 };
 
 enum class logits_mode {

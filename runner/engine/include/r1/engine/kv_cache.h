@@ -1,10 +1,13 @@
 // The KV cache: keys and values of every layer for n_seq independent sequences (slots).
 //
-// Layout, per layer and sequence: positions 0 .. n_ctx-1, each holding n_head_kv heads of
-// head_dim values stored in the cache type (F16 by default, F32 or Q8_0), so a position is one
-// packed row of n_head_kv*head_dim elements. Memory is reserved once at creation and touched
-// only as positions are written. Each sequence also remembers the tokens whose K/V it holds,
-// which is what prompt-prefix reuse compares against.
+// Layout, per layer and sequence: all of K, then all of V; each of them head by head, and each
+// head's positions 0 .. n_ctx-1 as packed rows of head_dim values in the cache type (F16 by
+// default, F32 or Q8_0). A decode's attention task reads one head's keys and values, so each
+// is one sequential stream that the hardware prefetchers follow (with positions outermost,
+// a task would read one head's slice of every row and wait on memory row by row). Memory is
+// reserved once at creation and touched only as positions are written (see huge_pages). Each
+// sequence also remembers the tokens whose K/V it holds, which is what prompt-prefix reuse
+// compares against.
 //
 // Ownership: owns its memory. Thread safety: none; the inference thread owns the cache (kernel
 // threads read views of it during a forward pass). Errors: create() fails with
@@ -19,6 +22,7 @@
 #include "r1/base/status.h"
 #include "r1/base/tensor_type.h"
 #include "r1/kernels/attention.h"
+#include "r1/kernels/huge_memory.h"
 
 namespace r1::engine {
 
@@ -33,6 +37,11 @@ struct kv_cache_params {
   // Latent attention (deepseek2 MLA-split files): V is the first head_dim_v values of each K
   // row, so no V is stored and v_view() reads inside K (n_head_kv must be 1). Halves the cache.
   bool v_in_k = false;
+  // Transparent huge pages where the system offers them: a decode reads every cached row of
+  // a head each token, long after the weights have evicted them, and on 4 KiB pages it waits
+  // on a page walk and a restarted prefetch stream every 16 rows. Commits up to 2 MiB ahead
+  // of the written positions per head.
+  bool huge_pages = true;
 };
 
 class kv_cache {
@@ -62,15 +71,17 @@ class kv_cache {
 
  private:
   kv_cache() = default;
-  uint8_t* k_ptr(int layer, int seq, int32_t pos) const;
-  uint8_t* v_ptr(int layer, int seq, int32_t pos) const;
+  uint8_t* k_ptr(int layer, int seq, int head, int32_t pos) const;
+  uint8_t* v_ptr(int layer, int seq, int head, int32_t pos) const;
+  size_t k_head_bytes() const;  // one head's K over the whole context
+  size_t v_head_bytes() const;
 
   kv_cache_params p_;
-  size_t k_row_ = 0;  // bytes per position
+  size_t k_row_ = 0;  // bytes per position of one head
   size_t v_row_ = 0;
   size_t seq_bytes_ = 0;  // K + V of one layer and sequence
   uint64_t bytes_ = 0;
-  std::unique_ptr<uint8_t[]> mem_;
+  kernels::huge_memory mem_;
   std::vector<std::vector<int32_t>> tokens_;
 };
 
