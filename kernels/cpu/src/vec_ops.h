@@ -36,6 +36,8 @@ struct attn_task {
   const uint8_t* v_data = nullptr;
   size_t v_stride = 0;
   row_to_f32_fn v_to_f32 = nullptr;
+  size_t k_row_bytes = 0;  // bytes of one position's K (V) row of this head, read by the tiles
+  size_t v_row_bytes = 0;
   float* m = nullptr;   // rows_pad
   float* l = nullptr;   // rows_pad
   float* o = nullptr;   // round_up(rows, 4) × dv

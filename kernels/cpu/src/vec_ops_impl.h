@@ -290,6 +290,17 @@ inline const uint8_t* f32_rows(const uint8_t* data, size_t stride, row_to_f32_fn
   return reinterpret_cast<const uint8_t*>(buf);
 }
 
+// Asks for the cache rows t0 .. t0+nt (row_bytes each, `stride` apart) into L2. A decode's
+// cache rows were written a token ago and have since been evicted by the weights, and the
+// hardware streamer runs only a few lines ahead and stands still while a tile computes: asked
+// for one tile ahead, the next tile's rows arrive during this one's arithmetic.
+inline void prefetch_rows(const uint8_t* data, size_t stride, size_t row_bytes, int64_t t0, int64_t nt) {
+  for (int64_t j = 0; j < nt; ++j) {
+    const char* row = reinterpret_cast<const char*>(data + static_cast<size_t>(t0 + j) * stride);
+    for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(row + b, 0, 2);  // prefetcht1
+  }
+}
+
 template <class V>
 void attn_run(const attn_task& t) {
   const int rp = t.rows_pad;
@@ -301,8 +312,16 @@ void attn_run(const attn_task& t) {
   // Keys below min_vis are visible to every real row: no mask needed there.
   int64_t min_vis = t.j1;
   for (int r = 0; r < t.rows; ++r) min_vis = t.vis_end[r] < min_vis ? t.vis_end[r] : min_vis;
+  auto tile_rows = [&](int64_t t0) { return static_cast<int>(t.j1 - t0 < k_attn_tile ? t.j1 - t0 : k_attn_tile); };
+  auto prefetch_tile = [&](int64_t t0) {
+    if (t0 >= t.j1) return;
+    prefetch_rows(t.k_data, t.k_stride, t.k_row_bytes, t0, tile_rows(t0));
+    prefetch_rows(t.v_data, t.v_stride, t.v_row_bytes, t0, tile_rows(t0));
+  };
+  prefetch_tile(t.j0);
   for (int64_t t0 = t.j0; t0 < t.j1; t0 += k_attn_tile) {
-    const int nt = static_cast<int>(t.j1 - t0 < k_attn_tile ? t.j1 - t0 : k_attn_tile);
+    const int nt = tile_rows(t0);
+    prefetch_tile(t0 + k_attn_tile);
     size_t ks = 0, vs = 0;
     const uint8_t* k = f32_rows(t.k_data, t.k_stride, t.k_to_f32, t0, nt, t.dk, kbuf, &ks);
     score_tile<V>(t.qt, rp, k, ks, nt, t.dk, t.scale, s);
