@@ -1,8 +1,9 @@
 #!/bin/sh
 # Side-by-side CPU speed of r1 and llama.cpp on the same GGUF files, the way llama-bench measures
-# (pp: a prompt of P random tokens; tg: N single-token decodes from an empty cache).
+# (pp: a prompt of P random tokens; tg: N single-token decodes; each from an empty cache, or with
+# -d D from a cache already holding D random tokens, untimed: speed deep in a long answer).
 #
-#   bench/engine/compare.sh [-t THREADS] [-p 512] [-n 128] [-R ROUNDS] [-k KV] MODEL.gguf...
+#   bench/engine/compare.sh [-t THREADS] [-p 512] [-n 128] [-d 0] [-R ROUNDS] [-k KV] MODEL.gguf...
 #
 # Needs: build/bin/r1-runner (or R1_RUNNER=path) and the llama.cpp bench program built by
 # scripts/llamacpp-build.sh (R1_LLAMACPP_DIR=dir printed by that script).
@@ -20,6 +21,7 @@ set -eu
 THREADS=2
 NP=512
 NG=128
+DEPTH=0
 ROUNDS=3
 KV=f16
 RAW=""
@@ -28,14 +30,15 @@ while [ $# -gt 0 ]; do
     -t) THREADS=$2; shift 2 ;;
     -p) NP=$2; shift 2 ;;
     -n) NG=$2; shift 2 ;;
+    -d) DEPTH=$2; shift 2 ;;
     -R) ROUNDS=$2; shift 2 ;;
     -k) KV=$2; shift 2 ;;
     --raw) RAW=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
-[ $# -ge 1 ] || { echo "usage: $0 [-t N] [-p N] [-n N] [-R N] [-k f16|f32|q8_0] [--raw FILE] MODEL..." >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 [-t N] [-p N] [-n N] [-d N] [-R N] [-k f16|f32|q8_0] [--raw FILE] MODEL..." >&2; exit 2; }
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 R1=${R1_RUNNER:-$SRC/build/bin/r1-runner}
 LLAMA=${R1_LLAMACPP_DIR:-/tmp/r1-llamacpp}/bin/r1-llamacpp-bench
@@ -46,12 +49,12 @@ trap 'rm -f "$OUT"' EXIT
 
 run_r1() {
   printf '{"round": %s, "load": "%s", "r1": ' "$2" "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT"
-  "$R1" bench -m "$1" -p "$NP" -n "$NG" -r 1 -t "$THREADS" --kv-type "$KV" --bandwidth 2>/dev/null | tr -d '\n' >> "$OUT"
+  "$R1" bench -m "$1" -p "$NP" -n "$NG" -d "$DEPTH" -r 1 -t "$THREADS" --kv-type "$KV" --bandwidth 2>/dev/null | tr -d '\n' >> "$OUT"
   printf '}\n' >> "$OUT"
 }
 run_llama() {
   printf '{"round": %s, "load": "%s", "llama": ' "$2" "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT"
-  "$LLAMA" -m "$1" -p "$NP" -n "$NG" -r 1 -t "$THREADS" --kv "$KV" | tr -d '\n' >> "$OUT"
+  "$LLAMA" -m "$1" -p "$NP" -n "$NG" -d "$DEPTH" -r 1 -t "$THREADS" --kv "$KV" | tr -d '\n' >> "$OUT"
   printf '}\n' >> "$OUT"
 }
 
@@ -66,4 +69,4 @@ for model in "$@"; do
   done
 done
 [ -z "$RAW" ] || cp "$OUT" "$RAW"
-python3 "$SRC/bench/engine/compare_table.py" "$NP" "$NG" "$THREADS" < "$OUT"
+python3 "$SRC/bench/engine/compare_table.py" "$NP" "$NG" "$THREADS" "$DEPTH" < "$OUT"

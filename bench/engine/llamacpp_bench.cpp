@@ -2,11 +2,11 @@
 // the way llama-bench measures them, written against llama.cpp's public C API (llama.h). Built
 // outside the repository by scripts/llamacpp-build.sh (never by CMake).
 //
-//   r1-llamacpp-bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--kv f16|f32|q8_0]
+//   r1-llamacpp-bench -m MODEL [-p 512] [-n 128] [-d 0] [-t THREADS] [-r REPS] [--kv f16|f32|q8_0]
 //                     [--fa on|off|auto] [-ub UBATCH]
 //
-// Each test runs once unmeasured (warm-up: faults the mapped weights in), then REPS times from an
-// empty KV cache. pp: one prompt of P random tokens decoded in batches of 2048 (physical batch
+// Each test runs once unmeasured (warm-up: faults the mapped weights in), then REPS times from a
+// KV cache holding DEPTH random tokens (as llama-bench -d: filled before each test, untimed). pp: one prompt of P random tokens decoded in batches of 2048 (physical batch
 // UBATCH, default 512); tg: N single-token decodes. Output: one JSON line
 //   {"pp512": {"tokens_per_s": m, "sd": s, "runs": [...]}, "tg128": {...}, "threads": t, ...}
 #include <llama.h>
@@ -29,6 +29,7 @@ struct options {
   std::string model;
   int n_prompt = 512;
   int n_gen = 128;
+  int n_depth = 0;
   int threads = 2;
   int reps = 3;
   int ubatch = 512;
@@ -44,6 +45,7 @@ bool parse_args(int argc, char** argv, options* o) {
     if (a == "-m") o->model = v;
     else if (a == "-p") o->n_prompt = std::atoi(v);
     else if (a == "-n") o->n_gen = std::atoi(v);
+    else if (a == "-d") o->n_depth = std::atoi(v);
     else if (a == "-t") o->threads = std::atoi(v);
     else if (a == "-r") o->reps = std::atoi(v);
     else if (a == "-ub") o->ubatch = std::atoi(v);
@@ -61,7 +63,7 @@ bool parse_args(int argc, char** argv, options* o) {
       return false;
     }
   }
-  return !o->model.empty() && o->threads > 0 && o->reps > 0 && o->ubatch > 0;
+  return !o->model.empty() && o->threads > 0 && o->reps > 0 && o->ubatch > 0 && o->n_depth >= 0;
 }
 
 void quiet_log(ggml_log_level level, const char* text, void*) {
@@ -138,7 +140,7 @@ int main(int argc, char** argv) {
   options o;
   if (!parse_args(argc, argv, &o)) {
     std::fprintf(stderr,
-                 "usage: %s -m MODEL [-p 512] [-n 128] [-t 2] [-r 3] [--kv f16|f32|q8_0] [--fa on|off|auto] "
+                 "usage: %s -m MODEL [-p 512] [-n 128] [-d 0] [-t 2] [-r 3] [--kv f16|f32|q8_0] [--fa on|off|auto] "
                  "[-ub 512]\n",
                  argv[0]);
     return 2;
@@ -158,7 +160,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   llama_context_params cp = llama_context_default_params();
-  cp.n_ctx = static_cast<uint32_t>(std::max(o.n_prompt + o.n_gen, 64));
+  cp.n_ctx = static_cast<uint32_t>(std::max(o.n_depth + o.n_prompt + o.n_gen, 64));
   cp.n_batch = 2048;
   cp.n_ubatch = static_cast<uint32_t>(o.ubatch);
   cp.n_seq_max = 1;
@@ -184,14 +186,16 @@ int main(int argc, char** argv) {
   for (int r = 0; ok && r < o.reps; ++r) {
     if (o.n_prompt > 0) {
       llama_memory_clear(mem, true);
+      ok = o.n_depth == 0 || run_prompt(ctx, o.n_depth, n_vocab, rng);
       const stamp t0;
-      ok = run_prompt(ctx, o.n_prompt, n_vocab, rng);
+      ok = ok && run_prompt(ctx, o.n_prompt, n_vocab, rng);
       pp.add(o.n_prompt, t0);
     }
     if (ok && o.n_gen > 0) {
       llama_memory_clear(mem, true);
+      ok = o.n_depth == 0 || run_prompt(ctx, o.n_depth, n_vocab, rng);
       const stamp t0;
-      ok = run_gen(ctx, o.n_gen, n_vocab, rng);
+      ok = ok && run_gen(ctx, o.n_gen, n_vocab, rng);
       tg.add(o.n_gen, t0);
     }
   }
