@@ -250,6 +250,25 @@ result<copy_request> parse_copy_request(const json& j) {
   return q;
 }
 
+result<bench_request> parse_bench_request(const json& j) {
+  detail::reader r(j, "bench request");
+  bench_request q;
+  read_model(r, q.model);
+  // Bounded so that one request cannot ask the machine for days of work.
+  r.integer("n_prompt", q.n_prompt, 0, 16384);
+  r.integer("n_gen", q.n_gen, 0, 16384);
+  r.integer("n_depth", q.n_depth, 0, 1 << 20);
+  r.integer("repetitions", q.repetitions, 1, 100);
+  r.integer("threads", q.threads, 0, 1024);
+  r.str("kv_type", q.kv_type, 16);
+  r.boolean("bandwidth", q.bandwidth);
+  if (r.ok() && q.kv_type != "f16" && q.kv_type != "f32" && q.kv_type != "q8_0")
+    r.fail("kv_type", "must be f16, f32 or q8_0");
+  if (r.ok() && q.n_prompt == 0 && q.n_gen == 0) r.fail("n_gen", "and n_prompt are both 0: nothing to measure");
+  if (!r.ok()) return r.error();
+  return q;
+}
+
 bool is_valid_digest(std::string_view d) {
   if (d.size() != 71 || d.substr(0, 7) != "sha256:") return false;
   for (char c : d.substr(7))

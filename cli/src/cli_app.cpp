@@ -121,6 +121,18 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   exp->add_option("-o,--output", path, "bundle file")->required();
   auto* imp = app.add_subcommand("import", "Import models from a bundle file");
   imp->add_option("path", path)->required();
+  api::bench_request bo;
+  bool bench_json = false;
+  auto* bench = app.add_subcommand("bench", "Measure a model's prompt (pp) and generation (tg) speed on this machine");
+  bench->add_option("model", bo.model)->required();
+  bench->add_option("-p,--n-prompt", bo.n_prompt, "prompt tokens (pp; 0: no prompt test)")->capture_default_str();
+  bench->add_option("-n,--n-gen", bo.n_gen, "generated tokens (tg; 0: no generation test)")->capture_default_str();
+  bench->add_option("-d,--n-depth", bo.n_depth, "tokens already in the context when each test starts");
+  bench->add_option("-r,--repetitions", bo.repetitions, "runs of each test")->capture_default_str();
+  bench->add_option("-t,--threads", bo.threads, "threads (0: the physical cores)");
+  bench->add_option("--kv-type", bo.kv_type, "KV cache type: f16, f32 or q8_0")->capture_default_str();
+  bench->add_flag("--bandwidth", bo.bandwidth, "also measure the memory read bandwidth (the decode roofline)");
+  bench->add_flag("--json", bench_json, "print the daemon's JSON");
   auto* info = app.add_subcommand("info", "Show which daemon r1 talks to and where its models live");
 
   try {
@@ -164,6 +176,7 @@ int run_cli(int argc, char** argv, const cli_env& env) {
   if (exp->parsed()) return report(cmd_export(s, models, path), stderr);
   if (imp->parsed()) return report(cmd_import(s, path), stderr);
   if (info->parsed()) return report(cmd_info(s), stderr);
+  if (bench->parsed()) return report(cmd_bench(s, bo, bench_json), stderr);
   return 2;
 }
 

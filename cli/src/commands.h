@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "r1/api/client.h"
+#include "r1/api/ollama.h"
 #include "r1/base/status.h"
 #include "r1/cli/cli.h"
 
@@ -34,6 +35,10 @@ status cmd_push(session& s, const std::string& model, bool insecure);
 status cmd_create(session& s, const std::string& model, const std::string& modelfile_path, const std::string& quantize);
 status cmd_export(session& s, const std::vector<std::string>& models, const std::string& path);
 status cmd_import(session& s, const std::string& path);
+
+// bench_command.cpp: `r1 bench MODEL` through the daemon's /api/bench (admin scope); with
+// json_output the daemon's answer as it came.
+status cmd_bench(session& s, const api::bench_request& q, bool json_output);
 
 // service_command.cpp: `r1 info` prints which daemon the CLI talks to, whether it runs, its
 // models directory, whether the system service is installed and where `r1 serve` keeps models.

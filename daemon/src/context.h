@@ -60,5 +60,6 @@ void add_anthropic_routes(httplib::Server& srv, daemon_context& ctx);   // /v1/m
 void add_model_routes(httplib::Server& srv, daemon_context& ctx);      // tags, show, copy, delete, ps, version
 void add_transfer_routes(httplib::Server& srv, daemon_context& ctx);   // pull, push, create, blobs
 void add_service_routes(httplib::Server& srv, daemon_context& ctx);    // /metrics, /api/keys
+void add_bench_routes(httplib::Server& srv, daemon_context& ctx);      // /api/bench
 
 }  // namespace r1::daemon

@@ -1,10 +1,5 @@
 #include "gpu_plan.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -14,12 +9,10 @@
 #include <optional>
 #include <string_view>
 
-#include "r1/base/raii.h"
+#include "child_output.h"
 #include "r1/gguf/file.h"
 #include "r1/gguf/model_params.h"
 #include "r1/planner/memory_plan.h"
-
-extern char** environ;
 
 namespace r1::daemon {
 
@@ -27,35 +20,11 @@ namespace {
 
 using json = nlohmann::json;
 
-// stdout of `runner --list-devices` (stderr discarded); unavailable when it cannot run or fails.
+// stdout of `runner --list-devices`; unavailable when it cannot run or fails.
 result<std::string> list_devices_output(const std::string& runner) {
-  int fds[2];
-  if (::pipe(fds) != 0) return errno_status("pipe", errno);
-  unique_fd rd(fds[0]), wr(fds[1]);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, wr.get(), 1);
-  posix_spawn_file_actions_addclose(&fa, rd.get());
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::string exe = runner, flag = "--list-devices";
-  char* argv[] = {exe.data(), flag.data(), nullptr};
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  wr.reset();
-  if (rc != 0) return unavailable("cannot run " + runner + " --list-devices: " + std::strerror(rc));
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(rd.get(), buf, sizeof buf);
-    if (n > 0) out.append(buf, static_cast<size_t>(n));
-    else if (n == 0 || errno != EINTR) break;
-  }
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return unavailable(runner + " --list-devices failed");
-  return out;
+  R1_ASSIGN_OR_RETURN(child_output r, run_for_output(runner, {"--list-devices"}));
+  if (r.exit_code != 0) return unavailable(runner + " --list-devices failed");
+  return r.out;
 }
 
 // One GPU of the listing, read without trusting its types (it is another process's output).

@@ -224,7 +224,7 @@ std::string route_template(const std::string& path) {
   static const char* fixed[] = {
       "/", "/metrics", "/api/version", "/api/tags", "/api/show", "/api/copy", "/api/delete", "/api/ps",
       "/api/pull", "/api/push", "/api/create", "/api/generate", "/api/chat", "/api/embed", "/api/embeddings",
-      "/api/export", "/api/import", "/api/keys", "/v1/chat/completions", "/v1/completions", "/v1/models",
+      "/api/export", "/api/import", "/api/keys", "/api/bench", "/v1/chat/completions", "/v1/completions", "/v1/models",
       "/v1/embeddings", "/v1/messages", "/chat/completions", "/completions", "/models", "/embeddings"};
   for (const char* f : fixed)
     if (path == f) return f;

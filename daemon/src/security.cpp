@@ -140,6 +140,7 @@ access access_of(const daemon_settings& s, std::string_view authorization, std::
 bool needs_admin(std::string_view method, std::string_view path) {
   if (path == "/api/pull" || path == "/api/push" || path == "/api/create" || path == "/api/copy" ||
       path == "/api/delete" || path == "/api/export" || path == "/api/import" || path == "/api/keys" ||
+      path == "/api/bench" ||
       path.rfind("/api/keys/", 0) == 0)
     return true;
   return path.rfind("/api/blobs/", 0) == 0 && method == "POST";

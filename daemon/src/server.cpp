@@ -176,6 +176,7 @@ void server::impl::setup_routes(httplib::Server& http, bool via_local) {
   add_anthropic_routes(http, ctx);
   add_transfer_routes(http, ctx);
   add_service_routes(http, ctx);
+  add_bench_routes(http, ctx);
 }
 
 namespace {

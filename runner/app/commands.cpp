@@ -153,8 +153,8 @@ bench_result mean_sd(const std::vector<double>& v) {
 
 }  // namespace
 
-// pp: one prompt of n_prompt random tokens in n_batch chunks; tg: n_gen single-token steps
-// from an empty cache, as llama-bench measures them.
+// pp: one prompt of n_prompt random tokens in n_batch chunks; tg: n_gen single-token steps,
+// each from a cache holding n_depth tokens, as llama-bench measures them.
 int run_bench(const bench_options& o) {
   auto kv = parse_kv_type(o.kv_type);
   if (!kv.ok()) return fail(kv.error());
@@ -162,7 +162,7 @@ int run_bench(const bench_options& o) {
   auto repack = make_repack_options(o.repack, o.repack_budget, o.huge_pages, o.threads);
   if (!repack.ok()) return fail(repack.error());
   const auto t_load = std::chrono::steady_clock::now();
-  auto m = engine::model::load({o.model});
+  auto m = engine::model::load(o.models);
   if (!m.ok()) return fail(m.error());
   auto packed = (*m)->repack_for_amx(*repack);
   if (!packed.ok()) return fail(packed.error());
@@ -215,7 +215,7 @@ int run_bench(const bench_options& o) {
       t0.add(o.n_gen, tg, tg_cpu);
     }
   }
-  rp::json out = {{"model", o.model},
+  rp::json out = {{"model", o.models.front()},
                   {"architecture", (*m)->hparams().architecture},
                   {"file_type", (*m)->info().file_type},
                   {"threads", (*ctx)->n_threads()},

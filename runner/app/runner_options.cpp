@@ -84,7 +84,7 @@ result<runner_options> parse_runner_options(int argc, char** argv) {
   ren->add_flag("--no-generation-prompt", o.render.no_generation_prompt, "do not open the assistant turn");
 
   CLI::App* bench = app.add_subcommand("bench", "measure prompt (pp) and generation (tg) speed");
-  bench->add_option("--model,-m", o.bench.model, "GGUF file")->required();
+  bench->add_option("--model,-m", o.bench.models, "GGUF file (repeated for each shard of a split model)")->required();
   bench->add_option("-p,--n-prompt", o.bench.n_prompt, "prompt tokens (pp)");
   bench->add_option("-n,--n-gen", o.bench.n_gen, "generated tokens (tg)");
   bench->add_option("-d,--n-depth", o.bench.n_depth,

@@ -54,7 +54,7 @@ struct render_options {
 };
 
 struct bench_options {
-  std::string model;
+  std::vector<std::string> models;  // GGUF files: one, or the shards of a split model in order
   int32_t n_prompt = 512;
   int32_t n_gen = 128;
   int32_t n_depth = 0;  // tokens already in the cache when each test starts (llama-bench -d)

@@ -26,6 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)api::parse_model_request(*j, "pull");
   (void)api::parse_copy_request(*j);
   (void)api::parse_create_request(*j);
+  (void)api::parse_bench_request(*j);
   if (auto q = api::parse_openai_chat_request(*j); q.ok()) (void)api::to_options(q->sampling);
   (void)api::parse_openai_completion_request(*j);
   (void)api::parse_openai_embedding_request(*j);

@@ -79,6 +79,35 @@ TEST_F(daemon_e2e, cli_create_list_show_run_ps_stop_rm) {
   EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
 }
 
+// r1 bench: the daemon runs the runner's benchmark on the stored model's file and the CLI
+// prints llama-bench's rows; --json passes the daemon's answer through.
+TEST_F(daemon_e2e, bench_through_the_cli) {
+  create("demo");
+  auto table = daemon_->cli({"bench", "demo", "-p", "16", "-n", "4", "-r", "2", "-t", "1"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("demo:latest (qwen2"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("| pp16 | "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("| tg4 | "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("first token after load"), std::string::npos) << table.out;
+
+  auto raw = daemon_->cli({"bench", "demo", "-p", "0", "-n", "3", "-d", "20", "-r", "1", "--json"});
+  ASSERT_EQ(raw.code, 0) << raw.err;
+  const json j = json::parse(raw.out);
+  EXPECT_EQ(j.value("model", ""), "demo:latest");
+  EXPECT_EQ(j.value("depth", -1), 20);
+  EXPECT_FALSE(j.contains("pp0"));
+  ASSERT_TRUE(j.contains("tg3")) << raw.out;
+  EXPECT_GT(j["tg3"].value("tokens_per_s", 0.0), 0.0);
+  EXPECT_EQ(j["tg3"]["runs"].size(), 1u);
+
+  auto missing = daemon_->cli({"bench", "nothing-here"});
+  EXPECT_NE(missing.code, 0);
+  EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+  auto bad = daemon_->cli({"bench", "demo", "--kv-type", "q4_0"});
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("kv_type"), std::string::npos) << bad.err;
+}
+
 TEST_F(daemon_e2e, cli_says_when_the_daemon_is_not_running) {
   auto r = run_program({bin("r1"), "list"},
                                  {{"R1_HOST", "127.0.0.1:" + std::to_string(r1::test_support::free_loopback_port())}});

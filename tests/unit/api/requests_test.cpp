@@ -142,6 +142,28 @@ TEST(create_request, digests_are_validated) {
   EXPECT_FALSE(api::is_valid_digest("sha512:" + std::string(64, 'a')));
 }
 
+TEST(bench_request, defaults_bounds_and_types) {
+  auto q = api::parse_bench_request(json{{"model", "m"}});
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  EXPECT_EQ(q->n_prompt, 512);
+  EXPECT_EQ(q->n_gen, 128);
+  EXPECT_EQ(q->n_depth, 0);
+  EXPECT_EQ(q->repetitions, 3);
+  EXPECT_EQ(q->kv_type, "f16");
+  q = api::parse_bench_request(
+      json{{"model", "m"}, {"n_prompt", 0}, {"n_gen", 4}, {"n_depth", 64}, {"kv_type", "q8_0"}, {"bandwidth", true}});
+  ASSERT_TRUE(q.ok()) << q.error().to_string();
+  EXPECT_EQ(q->n_depth, 64);
+  EXPECT_TRUE(q->bandwidth);
+  EXPECT_FALSE(api::parse_bench_request(json{{"n_gen", 4}}).ok());                                    // no model
+  EXPECT_FALSE(api::parse_bench_request(json{{"model", "m"}, {"n_gen", -1}}).ok());                  // negative
+  EXPECT_FALSE(api::parse_bench_request(json{{"model", "m"}, {"n_prompt", 1 << 30}}).ok());          // days of work
+  EXPECT_FALSE(api::parse_bench_request(json{{"model", "m"}, {"repetitions", 0}}).ok());
+  EXPECT_FALSE(api::parse_bench_request(json{{"model", "m"}, {"kv_type", "q4_0"}}).ok());
+  EXPECT_FALSE(api::parse_bench_request(json{{"model", "m"}, {"n_prompt", 0}, {"n_gen", 0}}).ok());  // nothing to do
+  EXPECT_FALSE(api::parse_bench_request(json{{"model", "m"}, {"threads", "2"}}).ok());
+}
+
 TEST(json_util, parse_errors_and_depth_limit) {
   EXPECT_FALSE(api::parse_json("{").ok());
   EXPECT_FALSE(api::parse_json(std::string(100, '[') + std::string(100, ']')).ok());

@@ -119,6 +119,20 @@ struct create_request {
   bool stream = true;
 };
 
+// /api/bench (r1's own): speed of a stored model, measured the way llama-bench measures it
+// (pp: one prompt of n_prompt random tokens; tg: n_gen single-token decodes), each test
+// starting with n_depth random tokens in the cache. Zero turns a test off.
+struct bench_request {
+  std::string model;
+  int32_t n_prompt = 512;
+  int32_t n_gen = 128;
+  int32_t n_depth = 0;
+  int32_t repetitions = 3;
+  int32_t threads = 0;          // 0: the physical cores
+  std::string kv_type = "f16";  // f16, f32 or q8_0
+  bool bandwidth = false;       // also measure the memory read bandwidth (the decode roofline)
+};
+
 result<message> parse_message(const json& j, std::string_view what);
 result<generate_request> parse_generate_request(const json& j);
 result<chat_request> parse_chat_request(const json& j);
@@ -127,6 +141,7 @@ result<embed_request> parse_embeddings_request(const json& j);   // /api/embeddi
 result<model_request> parse_model_request(const json& j, std::string_view what);
 result<copy_request> parse_copy_request(const json& j);
 result<create_request> parse_create_request(const json& j);
+result<bench_request> parse_bench_request(const json& j);
 
 // True for "sha256:" followed by exactly 64 lower-case hex digits.
 bool is_valid_digest(std::string_view digest);
