@@ -151,6 +151,71 @@ bench_result mean_sd(const std::vector<double>& v) {
   return r;
 }
 
+// Rates of one test's runs, wall and per process CPU-second.
+struct bench_rates {
+  std::vector<double> wall, cpu;
+  rp::json to_json() const {
+    const bench_result w = mean_sd(wall);
+    return {{"tokens_per_s", w.mean}, {"sd", w.sd}, {"tokens_per_cpu_s", mean_sd(cpu).mean}, {"runs", wall}};
+  }
+};
+
+struct bench_runs {
+  double first_ms = 0;  // the warm-up decode: the first token's latency after load
+  bench_rates pp, tg;
+};
+
+// The warm-up, the depth fill and the timed tests on slot 0 of `ctx`.
+status run_bench_tests(engine::context& ctx, const bench_options& o, int32_t n_vocab, bench_runs& out) {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int32_t> d(0, n_vocab - 1);
+  std::vector<float> logits;
+  // Warm-up (as llama-bench): the first pass faults the mapped weights in.
+  {
+    const int32_t tok[2] = {d(rng), d(rng)};
+    const auto t0 = std::chrono::steady_clock::now();
+    R1_RETURN_IF_ERROR(ctx.decode(0, tok, 0, engine::logits_mode::last, logits));
+    out.first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  }
+  // The cache holds n_depth random tokens before each test (filled once: every test writes
+  // only past them).
+  if (o.n_depth > 0) {
+    std::vector<int32_t> context_tokens(static_cast<size_t>(o.n_depth));
+    for (auto& t : context_tokens) t = d(rng);
+    R1_RETURN_IF_ERROR(ctx.decode(0, context_tokens, 0, engine::logits_mode::none, logits));
+  }
+  for (int r = 0; r < std::max(1, o.repetitions); ++r) {
+    if (o.n_prompt > 0) {
+      std::vector<int32_t> prompt(static_cast<size_t>(o.n_prompt));
+      for (auto& t : prompt) t = d(rng);
+      const bench_clock t0;
+      R1_RETURN_IF_ERROR(ctx.decode(0, prompt, o.n_depth, engine::logits_mode::last, logits));
+      t0.add(o.n_prompt, out.pp.wall, out.pp.cpu);
+    }
+    if (o.n_gen > 0) {
+      const bench_clock t0;
+      for (int32_t i = 0; i < o.n_gen; ++i) {
+        const int32_t tok[1] = {d(rng)};
+        R1_RETURN_IF_ERROR(ctx.decode(0, tok, o.n_depth + i, engine::logits_mode::last, logits));
+      }
+      t0.add(o.n_gen, out.tg.wall, out.tg.cpu);
+    }
+  }
+  return ok_status();
+}
+
+rp::json repack_json(const engine::repack_report& p) {
+  return {{"mode", engine::repack_mode_name(p.mode)},
+          {"matrices", p.repacked},
+          {"of", p.eligible},
+          {"bytes", p.bytes},
+          {"of_bytes", p.eligible_bytes},
+          {"budget_bytes", p.budget_bytes},
+          {"released_bytes", p.released_bytes},
+          {"huge_pages_bytes", p.huge_bytes},
+          {"ms", p.ms}};
+}
+
 }  // namespace
 
 // pp: one prompt of n_prompt random tokens in n_batch chunks; tg: n_gen single-token steps,
@@ -174,47 +239,8 @@ int run_bench(const bench_options& o) {
   cp.huge_pages = repack->huge_pages;
   auto ctx = engine::context::create(**m, cp);
   if (!ctx.ok()) return fail(ctx.error());
-  std::mt19937 rng(42);
-  std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>((*m)->hparams().n_vocab) - 1);
-  std::vector<float> logits;
-  std::vector<double> pp, tg, pp_cpu, tg_cpu;
-  // Warm-up (as llama-bench): the first pass faults the mapped weights in; its time is the first
-  // token's latency after load.
-  double first_ms = 0;
-  {
-    const int32_t tok[2] = {d(rng), d(rng)};
-    const auto t0 = std::chrono::steady_clock::now();
-    status s = (*ctx)->decode(0, tok, 0, engine::logits_mode::last, logits);
-    if (!s.ok()) return fail(s);
-    first_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  }
-  // The cache holds n_depth random tokens before each test (filled once: every test writes
-  // only past them).
-  if (o.n_depth > 0) {
-    std::vector<int32_t> context_tokens(static_cast<size_t>(o.n_depth));
-    for (auto& t : context_tokens) t = d(rng);
-    status s = (*ctx)->decode(0, context_tokens, 0, engine::logits_mode::none, logits);
-    if (!s.ok()) return fail(s);
-  }
-  for (int r = 0; r < std::max(1, o.repetitions); ++r) {
-    if (o.n_prompt > 0) {
-      std::vector<int32_t> prompt(static_cast<size_t>(o.n_prompt));
-      for (auto& t : prompt) t = d(rng);
-      const bench_clock t0;
-      status s = (*ctx)->decode(0, prompt, o.n_depth, engine::logits_mode::last, logits);
-      if (!s.ok()) return fail(s);
-      t0.add(o.n_prompt, pp, pp_cpu);
-    }
-    if (o.n_gen > 0) {
-      const bench_clock t0;
-      for (int32_t i = 0; i < o.n_gen; ++i) {
-        const int32_t tok[1] = {d(rng)};
-        status s = (*ctx)->decode(0, tok, o.n_depth + i, engine::logits_mode::last, logits);
-        if (!s.ok()) return fail(s);
-      }
-      t0.add(o.n_gen, tg, tg_cpu);
-    }
-  }
+  bench_runs runs;
+  if (status s = run_bench_tests(**ctx, o, static_cast<int32_t>((*m)->hparams().n_vocab), runs); !s.ok()) return fail(s);
   rp::json out = {{"model", o.models.front()},
                   {"architecture", (*m)->hparams().architecture},
                   {"file_type", (*m)->info().file_type},
@@ -224,30 +250,13 @@ int run_bench(const bench_options& o) {
                   {"depth", o.n_depth},
                   {"weights_bytes", (*m)->info().weights_bytes},
                   {"load_ms", load_ms},
-                  {"first_decode_ms", first_ms},
-                  {"repack",
-                   {{"mode", engine::repack_mode_name(packed->mode)},
-                    {"matrices", packed->repacked},
-                    {"of", packed->eligible},
-                    {"bytes", packed->bytes},
-                    {"of_bytes", packed->eligible_bytes},
-                    {"budget_bytes", packed->budget_bytes},
-                    {"released_bytes", packed->released_bytes},
-                    {"huge_pages_bytes", packed->huge_bytes},
-                    {"ms", packed->ms}}}};
+                  {"first_decode_ms", runs.first_ms},
+                  {"repack", repack_json(*packed)}};
   if ((*m)->hparams().n_expert == 0) {
     out["weight_bytes_per_token"] = dense_bytes_per_token(**m);
   }
-  if (!pp.empty()) {
-    const bench_result r = mean_sd(pp);
-    out["pp" + std::to_string(o.n_prompt)] = {
-        {"tokens_per_s", r.mean}, {"sd", r.sd}, {"tokens_per_cpu_s", mean_sd(pp_cpu).mean}, {"runs", pp}};
-  }
-  if (!tg.empty()) {
-    const bench_result r = mean_sd(tg);
-    out["tg" + std::to_string(o.n_gen)] = {
-        {"tokens_per_s", r.mean}, {"sd", r.sd}, {"tokens_per_cpu_s", mean_sd(tg_cpu).mean}, {"runs", tg}};
-  }
+  if (!runs.pp.wall.empty()) out["pp" + std::to_string(o.n_prompt)] = runs.pp.to_json();
+  if (!runs.tg.wall.empty()) out["tg" + std::to_string(o.n_gen)] = runs.tg.to_json();
   if (o.bandwidth) {
     // The decode roofline, measured in the same process with as many threads.
     kernels::thread_pool bw_pool((*ctx)->n_threads());
