@@ -109,6 +109,26 @@ bool reads_decode_panels(const matrix_view& w) {
   return w.amx_packed != nullptr && active_kernel_path() == kernel_path::amx && amx_copy_serves_every_matmul(w);
 }
 
+// The decode panels of w's repacked copy (reads_decode_panels(w)): K-quants' follow
+// their A panels unless the copy holds decode panels alone.
+std::span<const uint8_t> decode_panels(const matrix_view& w) {
+  const detail::amx_kernel& kern = detail::amx_kernels[static_cast<int>(w.type)];
+  const auto row_tiles = static_cast<size_t>((w.rows + detail::amx_tile - 1) / detail::amx_tile);
+  const auto* panels = static_cast<const uint8_t*>(w.amx_packed);
+  if (!kern.decode) return {panels, detail::q8_0_decode_panel_bytes(w.cols) * row_tiles};
+  if (!w.amx_decode_only) panels += kern.panel_bytes(w.cols) * row_tiles;
+  return {panels, kern.decode_bytes(w.cols) * row_tiles};
+}
+
+// Up to this much of the next matrix's stream is prefetched while threads wait
+// (1-4 MiB measured alike; a core's L2 is 2 MiB here).
+constexpr size_t k_idle_prefetch_bytes = size_t{1} << 20;
+
+// A matmul about to stream w once: waiting threads may prefetch what comes next.
+void prefetch_next_while_idle(const matrix_view& w, thread_pool& pool) {
+  pool.set_idle_prefetch(w.read_next, std::min(w.read_next_bytes, k_idle_prefetch_bytes));
+}
+
 // One matrix's decode from its panels: one sequential stream of panels per task,
 // the row tiles cut into tasks of decode_task_tiles.
 struct panel_decode {
@@ -134,19 +154,13 @@ panel_decode plan_panel_decode(const matrix_view& w, const detail::q8_0_column_b
   panel_decode d;
   d.w = &w;
   d.kern = &detail::amx_kernels[static_cast<int>(w.type)];
-  d.panels = static_cast<const uint8_t*>(w.amx_packed);
   d.row_tiles = (w.rows + detail::amx_tile - 1) / detail::amx_tile;
   d.y = y;
   d.y_stride = y_stride;
-  size_t tile_bytes = 0;
-  if (d.kern->decode) {  // K-quants: the decode panels follow the A panels
-    if (!w.amx_decode_only) d.panels += d.kern->panel_bytes(w.cols) * static_cast<size_t>(d.row_tiles);
-    tile_bytes = d.kern->decode_bytes(w.cols);
-  } else {
-    tile_bytes = detail::q8_0_decode_panel_bytes(w.cols);
-    d.sums = sums;
-  }
-  d.group = decode_task_tiles(d.row_tiles, tile_bytes, n_threads);
+  const std::span<const uint8_t> stream = decode_panels(w);
+  d.panels = stream.data();
+  if (!d.kern->decode) d.sums = sums;
+  d.group = decode_task_tiles(d.row_tiles, stream.size() / static_cast<size_t>(d.row_tiles), n_threads);
   return d;
 }
 
@@ -160,11 +174,18 @@ bool decode_from_panels(const matrix_view& w, const void* x_q, int64_t n_cols, s
   const panel_decode d = plan_panel_decode(w, sums, y, y_stride, pool.size());
   // Contiguous shares: each thread streams its rows' panels in one sequential pass
   // (+7-10 % tokens/s over tasks handed out in turn, bench/RESULTS.md).
+  prefetch_next_while_idle(w, pool);
   pool.run_contiguous(d.tasks(), [&](int task, int) { d.run(task, x_q, x_stride, n_cols); });
   return true;
 }
 
 }  // namespace
+
+std::span<const uint8_t> decode_stream(const matrix_view& w) {
+  if (reads_decode_panels(w)) return decode_panels(w);
+  const size_t stride = w.row_stride_bytes ? w.row_stride_bytes : row_size(w.type, w.cols);
+  return {static_cast<const uint8_t*>(w.data), w.data ? stride * static_cast<size_t>(w.rows) : 0};
+}
 
 bool matmul_takes_float(const matrix_view& w, int64_t n_cols) {
   if (w.type != tensor_type::q8_0 || w.amx_packed == nullptr || !amx_bf16_prompts() ||
@@ -237,8 +258,12 @@ void matmul_quantized(const matrix_view& w, const void* x_q, int64_t n_cols, siz
   };
   // Row chunks alone: contiguous shares, one sequential stream of rows per thread
   // (decode +8-11 % on the avx2 and avx512 paths, bench/RESULTS.md).
-  if (col_split == 1) pool.run_contiguous(static_cast<int>(n_tasks), body);
-  else pool.run(static_cast<int>(n_tasks), body);
+  if (col_split == 1) {
+    prefetch_next_while_idle(w, pool);
+    pool.run_contiguous(static_cast<int>(n_tasks), body);
+  } else {
+    pool.run(static_cast<int>(n_tasks), body);
+  }
 }
 
 void matmul_quantized_many(std::span<const matmul_target> targets, const void* x_q, int64_t n_cols,
@@ -266,6 +291,7 @@ void matmul_quantized_many(std::span<const matmul_target> targets, const void* x
     first_task.push_back(n_tasks);
     n_tasks += plans.back().tasks();
   }
+  prefetch_next_while_idle(*targets.back().w, pool);
   pool.run_contiguous(n_tasks, [&](int task, int) {
     size_t i = plans.size() - 1;
     while (first_task[i] > task) --i;

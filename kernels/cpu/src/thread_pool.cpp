@@ -1,7 +1,8 @@
 // Persistent workers: a generation counter starts a run, an atomic task counter
 // (or, for run_contiguous, one packed range per thread) hands out tasks, a busy
 // counter is the barrier. Waiters spin a little (runs come back to back during a
-// forward pass) and then sleep on the atomic.
+// forward pass), prefetching the idle range if one is set, and then sleep on the
+// atomic.
 #include "r1/kernels/thread_pool.h"
 
 #include <immintrin.h>
@@ -11,6 +12,7 @@
 namespace r1::kernels {
 namespace {
 constexpr int k_spin_rounds = 4000;
+constexpr uintptr_t k_idle_chunk = 1024;  // prefetched between two looks at the run state
 
 inline void cpu_relax() { _mm_pause(); }
 }  // namespace
@@ -70,12 +72,36 @@ void thread_pool::work_contiguous(int thread_index) {
   }
 }
 
+void thread_pool::set_idle_prefetch(const void* p, size_t n) {
+  const auto begin = reinterpret_cast<uintptr_t>(p);
+  idle_end_.store(0, std::memory_order_relaxed);  // no thread starts on a half-set range
+  idle_next_.store(begin, std::memory_order_relaxed);
+  idle_end_.store(p ? begin + n : 0, std::memory_order_release);
+}
+
+size_t thread_pool::idle_prefetch_left() const {
+  const uintptr_t end = idle_end_.load(std::memory_order_acquire);
+  const uintptr_t next = idle_next_.load(std::memory_order_relaxed);
+  return next < end ? end - next : 0;
+}
+
+// Prefetches (into L2) the next 1 KiB of the idle range; false when it is all taken.
+bool thread_pool::prefetch_idle_chunk() {
+  const uintptr_t end = idle_end_.load(std::memory_order_acquire);
+  if (idle_next_.load(std::memory_order_relaxed) >= end) return false;
+  const uintptr_t at = idle_next_.fetch_add(k_idle_chunk, std::memory_order_relaxed);
+  if (at >= end) return false;
+  const uintptr_t stop = end - at < k_idle_chunk ? end : at + k_idle_chunk;
+  for (uintptr_t a = at; a < stop; a += 64) _mm_prefetch(reinterpret_cast<const char*>(a), _MM_HINT_T1);
+  return true;
+}
+
 void thread_pool::worker_main(int index) {
   uint32_t seen = 0;
   for (;;) {
     uint32_t g = generation_.load(std::memory_order_acquire);
     for (int spin = 0; g == seen && spin < k_spin_rounds; ++spin) {
-      cpu_relax();
+      if (!prefetch_idle_chunk()) cpu_relax();
       g = generation_.load(std::memory_order_acquire);
     }
     while (g == seen) {
@@ -118,7 +144,7 @@ void thread_pool::start(int n_tasks, const std::function<void(int, int)>& fn, bo
   else work(0);
   int busy = busy_workers_.load(std::memory_order_acquire);
   for (int spin = 0; busy != 0 && spin < k_spin_rounds; ++spin) {
-    cpu_relax();
+    if (!prefetch_idle_chunk()) cpu_relax();
     busy = busy_workers_.load(std::memory_order_acquire);
   }
   while (busy != 0) {

@@ -150,6 +150,7 @@ result<std::unique_ptr<model>> model::load(const std::vector<std::string>& paths
   m->w_ = std::make_unique<weights>();
   tensor_source src(m->files_->all);
   R1_RETURN_IF_ERROR(m->arch_->bind(src, m->hp_, *m->w_).with_context(where));
+  link_decode_streams(*m->w_);
   if (!m->w_->rope_freqs.empty()) m->hp_.rope.freq_factors = m->w_->rope_freqs.data();
   if (m->tok_->size() > m->hp_.n_vocab) {
     return corrupt(where + ": the tokenizer has " + std::to_string(m->tok_->size()) + " tokens but the output has " +

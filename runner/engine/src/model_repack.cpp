@@ -160,6 +160,7 @@ result<repack_report> model::repack_for_amx(const repack_options& o) {
       ++r.repacked;
       w_->amx_copies.push_back(std::move(*copy));
     }
+    link_decode_streams(*w_);
   }
   r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (r.amx) {

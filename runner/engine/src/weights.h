@@ -68,4 +68,9 @@ struct weights {
   std::vector<kernels::amx_packed_matrix> amx_copies;
 };
 
+// Points each matrix's view at the decode stream of the matrix the forward pass reads
+// after it (matrix_view::read_next), the output head at layer 0's first. Call after
+// binding and again whenever a view's storage changes (repacking).
+void link_decode_streams(weights& w);
+
 }  // namespace r1::engine

@@ -302,6 +302,18 @@ TEST(AmxRepack, ArenaHoldsCopiesInOrder) {
     ov.amx_decode_only = av.amx_decode_only = in->decode_only();
     for (int64_t n : {int64_t{1}, int64_t{20}})
       expect_bits_equal(run(ov, x, n, 2), run(av, x, n, 2), what + " " + std::to_string(n) + " columns");
+    // What a decode streams: the copy's decode panels (its last bytes: K-quants' follow
+    // their A panels) where it has them, else the original rows.
+    const std::span<const uint8_t> stream = decode_stream(av);
+    if (amx_copy_serves_every_matmul(av)) {
+      const auto* copy = static_cast<const uint8_t*>(in->data());
+      EXPECT_GE(stream.data(), copy) << what;
+      EXPECT_EQ(stream.data() + stream.size(), copy + in->bytes()) << what;
+      EXPECT_GE(stream.size(), row_size(c.t, c.cols) * static_cast<size_t>(c.rows)) << what;
+    } else {
+      EXPECT_EQ(stream.data(), dense[i].data()) << what;
+      EXPECT_EQ(stream.size(), dense[i].size()) << what;
+    }
     copies.push_back(std::move(*in));
   }
   EXPECT_EQ(arena->used(), total);

@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <bit>
 #include <thread>
+
+#include <sys/mman.h>
 
 #include "r1/kernels/cpu_features.h"
 #include "r1/kernels/matmul.h"
@@ -66,6 +69,34 @@ TEST(ThreadPool, RunContiguousKeepsSharesInOrder) {
       }
     }
   }
+}
+
+// A thread with nothing to do prefetches the idle range while another still works;
+// a cleared range, or a range nobody may read any more, is harmless.
+TEST(ThreadPool, WaitingThreadsPrefetchTheIdleRange) {
+  thread_pool pool(2);
+  std::vector<uint8_t> next(256 << 10, 1);
+  pool.set_idle_prefetch(next.data(), next.size());
+  EXPECT_EQ(pool.idle_prefetch_left(), next.size());
+  // Task 0 (the caller's share) waits until the other thread, done with task 1,
+  // has taken the whole range (or gives up after 10 s).
+  pool.run_contiguous(2, [&](int task, int) {
+    if (task != 0) return;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (pool.idle_prefetch_left() != 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+  });
+  EXPECT_EQ(pool.idle_prefetch_left(), 0u);
+
+  pool.set_idle_prefetch(nullptr, 0);
+  EXPECT_EQ(pool.idle_prefetch_left(), 0u);
+  // Unmapped by the time anyone prefetches it: a prefetch never faults.
+  void* gone = mmap(nullptr, 1 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(gone, MAP_FAILED);
+  ASSERT_EQ(munmap(gone, 1 << 20), 0);
+  pool.set_idle_prefetch(gone, 1 << 20);
+  std::atomic<int> ran{0};
+  for (int run = 0; run < 20; ++run) pool.run(4, [&](int, int) { ran.fetch_add(1); });
+  EXPECT_EQ(ran.load(), 80);
 }
 
 TEST(ThreadPool, DefaultsToPhysicalCores) {

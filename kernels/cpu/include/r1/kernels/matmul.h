@@ -43,7 +43,18 @@ struct matrix_view {
   // amx_packed holds only decode panels (amx_packed_matrix::decode_only()): prompt
   // batches then unpack `data`.
   bool amx_decode_only = false;
+  // Optional: the bytes a decode most likely reads after this matrix's (the
+  // decode_stream of the next matrix of the forward pass). A matmul that streams this
+  // matrix once lets the pool's waiting threads prefetch their first MiB
+  // (thread_pool::set_idle_prefetch), so the memory keeps streaming while the matmul's
+  // last task and the serial steps after it run. A hint only; not owned.
+  const void* read_next = nullptr;
+  size_t read_next_bytes = 0;
 };
+
+// The bytes one decode (a single column) of w reads, in the order it reads them: the
+// decode panels of its repacked copy where matmul reads those, else its rows.
+std::span<const uint8_t> decode_stream(const matrix_view& w);
 
 // On the amx kernel path, batches of at least amx_min_cols() columns with Q4_K,
 // Q5_K, Q6_K, Q8_0 or Q4_0 weights run on AMX-INT8 tiles (same integer products

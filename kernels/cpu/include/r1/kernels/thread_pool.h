@@ -12,6 +12,12 @@
 // tasks' bytes reads one sequential stream per thread; a thread done with its
 // share takes tasks from the end of the share with the most left, so a thread
 // held up (a busy machine) does not hold up the run.
+//
+// set_idle_prefetch(p, n) names bytes a coming run will read (the next weight
+// matrix of a decode): a thread waiting for work or at a run's end prefetches them,
+// 1 KiB at a time, so that the memory keeps streaming through the serial steps and
+// the last task of each run. Only a hint: nothing is read architecturally, and a
+// prefetch of memory that is gone by then never faults.
 #pragma once
 
 #include <atomic>
@@ -39,6 +45,11 @@ class thread_pool {
   // As run(), the tasks split into contiguous per-thread shares (see above).
   void run_contiguous(int n_tasks, const std::function<void(int task, int thread)>& fn);
 
+  // Replaces the bytes waiting threads prefetch (see above); (nullptr, 0) clears them.
+  void set_idle_prefetch(const void* p, size_t n);
+  // Bytes of the last set_idle_prefetch that no thread has prefetched yet.
+  size_t idle_prefetch_left() const;
+
  private:
   // One thread's share: the next task to run (high half) and the end (low half).
   struct alignas(64) share {
@@ -50,6 +61,7 @@ class thread_pool {
   void work(int thread_index);
   void work_contiguous(int thread_index);
   bool take(int share_index, bool from_back, int* task);
+  bool prefetch_idle_chunk();
 
   int n_threads_ = 1;
   std::vector<std::thread> workers_;
@@ -61,6 +73,9 @@ class thread_pool {
   std::atomic<int> busy_workers_{0};
   std::atomic<uint32_t> generation_{0};
   std::atomic<bool> stop_{false};
+  // The idle prefetch: the next 1 KiB to prefetch and the end.
+  std::atomic<uintptr_t> idle_next_{0};
+  std::atomic<uintptr_t> idle_end_{0};
 };
 
 }  // namespace r1::kernels
