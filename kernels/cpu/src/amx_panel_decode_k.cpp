@@ -37,14 +37,17 @@ inline int32_t load_i32(const int8_t* p) {
 
 inline __m512i bcast(const int8_t* p) { return _mm512_set1_epi32(load_i32(p)); }
 
-// One superblock of a 16-row Q4_K tile (37 cache lines).
+// One superblock of a 16-row Q4_K tile (36 cache lines, the file's bytes exactly:
+// the 6-bit scales and mins keep 6 bits each, 2 of every min beside its scale).
 struct q4_k_panel {
-  static constexpr size_t quants = 0;     // sub-block p (32 elements): 4 loads of 64 bytes at 256·p
-  static constexpr size_t scales = 2048;  // sub-block s: 16 bytes, row n's 6-bit scale at 16·s + n
-  static constexpr size_t mins = 2176;    // sub-blocks 2p, 2p+1: 32 bytes, row n's mins at 32·p + 2n, +1
-  static constexpr size_t d = 2304;       // 16 fp16 d
-  static constexpr size_t dmin = 2336;    // 16 fp16 dmin
-  static constexpr size_t bytes = 2368;
+  static constexpr size_t quants = 0;       // sub-block p (32 elements): 4 loads of 64 bytes at 256·p
+  static constexpr size_t scale_pairs = 2048;  // sub-blocks 2q, 2q+1: 32 bytes at 32·q, row n's at 2n, 2n+1:
+                                               // the scale in bits 0-5, the min's bits 4-5 in bits 6-7
+  static constexpr size_t min_lows = 2176;  // sub-blocks 2q, 2q+1: 16 bytes at 16·q, row n's byte: the
+                                            // low 4 bits of min 2q, then of min 2q+1
+  static constexpr size_t d = 2240;         // 16 fp16 d
+  static constexpr size_t dmin = 2272;      // 16 fp16 dmin
+  static constexpr size_t bytes = 2304;
   static constexpr size_t block_bytes = sizeof(block_q4_k);
   static constexpr int lines_per_unit = 5;
 
@@ -53,12 +56,18 @@ struct q4_k_panel {
     return pack_int16_pair(b.bsums[4 * p] + b.bsums[4 * p + 1], b.bsums[4 * p + 2] + b.bsums[4 * p + 3]);
   }
 
+  // Row n's bytes of sub-blocks 2q, 2q+1 as the int16 pair of 32-bit lane n.
+  static __m512i pair_bytes(const uint8_t* sb, int q) {
+    return _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + scale_pairs + 32 * q)));
+  }
+
   // isum[k] += sc·Σq·y of sub-block p (32 elements: the low nibbles hold its first
   // 16, the high ones the rest) of the superblock at sb, against columns yb[k], block b.
   template <int NC>
   static void unit(const uint8_t* sb, int p, const block_q8_k* const* yb, int64_t b, __m512i (&isum)[NC]) {
     const __m512i nibble = _mm512_set1_epi8(0x0f);
-    const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + scales + 16 * p)));
+    const __m512i pair = pair_bytes(sb, p / 2);
+    const __m512i sc = _mm512_and_si512(p % 2 ? _mm512_srli_epi32(pair, 16) : pair, _mm512_set1_epi32(0x3f));
     __m512i lo[4], hi[4];
     for (int i = 0; i < 4; ++i) {
       const __m512i q = _mm512_loadu_si512(sb + quants + 256 * p + 64 * i);
@@ -79,9 +88,16 @@ struct q4_k_panel {
   template <int NC>
   static void finish(const uint8_t* sb, const block_q8_k* const* yb, int64_t b, const __m512i (&isum)[NC],
                      __m512 (&acc)[NC]) {
+    // Row n's mins 2q, 2q+1 as an int16 pair: the low 4 bits from min_lows (the
+    // byte in bits 0-7 and again from bit 12, masked to bits 0-3 and 16-19), the top
+    // 2 from bits 6-7 of each scale byte.
     __m512i m[4];
-    for (int q = 0; q < 4; ++q)
-      m[q] = _mm512_cvtepu8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + mins + 32 * q)));
+    for (int q = 0; q < 4; ++q) {
+      const __m512i lows = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sb + min_lows + 16 * q)));
+      const __m512i low_pair = _mm512_and_si512(_mm512_or_si512(lows, _mm512_slli_epi32(lows, 12)), _mm512_set1_epi32(0x000f000f));
+      const __m512i top_pair = _mm512_and_si512(_mm512_srli_epi16(pair_bytes(sb, q), 2), _mm512_set1_epi16(0x30));
+      m[q] = _mm512_or_si512(low_pair, top_pair);
+    }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + d)));
     const __m512 dm = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sb + dmin)));
     for (int k = 0; k < NC; ++k) {
@@ -107,8 +123,8 @@ struct q4_k_panel {
       for (int i = 0; i < 4; ++i)
         for (int j = 0; j < 4; ++j)
           sb[quants + 256 * s + 64 * i + 4 * n + j] = static_cast<uint8_t>(q[32 * s + 4 * i + j] | (q[32 * s + 16 + 4 * i + j] << 4));
-      sb[scales + 16 * s + n] = sc[s];
-      sb[mins + 32 * (s / 2) + 2 * n + s % 2] = m[s];
+      sb[scale_pairs + 32 * (s / 2) + 2 * n + s % 2] = static_cast<uint8_t>(sc[s] | (m[s] >> 4) << 6);
+      sb[min_lows + 16 * (s / 2) + n] |= static_cast<uint8_t>((m[s] & 15) << (4 * (s % 2)));
     }
     std::memcpy(sb + d + 2 * n, &blk.d, 2);
     std::memcpy(sb + dmin + 2 * n, &blk.dmin, 2);

@@ -165,10 +165,12 @@ void q8_0_bf16_gemm(const uint8_t* panels, int64_t cols, int64_t rows, int64_t r
 
 // K-quant decode panels (amx_panel_decode_k.cpp), after the A panels in the
 // repacked copy. A 16-row tile holds them superblock after superblock.
-// Q4_K, 2368 bytes: the quants of sub-block s at 256·s, in 4 groups of 64 bytes
-// (group i, byte 4·n + j: row n's quant 32s + 4i + j in the low nibble, 32s + 16 +
-// 4i + j in the high), then the rows' 6-bit scales (16 bytes per sub-block), their
-// mins (32 bytes per pair of sub-blocks, row n's two at 2n), 16 fp16 d, 16 fp16 dmin.
+// Q4_K, 2304 bytes (the file's): the quants of sub-block s at 256·s, in 4 groups of
+// 64 bytes (group i, byte 4·n + j: row n's quant 32s + 4i + j in the low nibble,
+// 32s + 16 + 4i + j in the high), then per pair of sub-blocks 32 bytes of the rows'
+// 6-bit scales (row n's two at 2n, 2n + 1, each with the top 2 bits of its min in
+// bits 6-7), per pair 16 bytes of the mins' low 4 bits (row n's byte: the first
+// sub-block's in the low nibble), 16 fp16 d, 16 fp16 dmin.
 // Q6_K, 3392 bytes: the low 4 bits of elements 32p.. as Q4_K's quants, then their
 // top 2 bits at 2048 + 128·p (64 bytes for the low-nibble groups, 64 for the high:
 // byte 4·n + j, bits 2i and 2i + 1 for group i), the int8 scales (16 bytes per

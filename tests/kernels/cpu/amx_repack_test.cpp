@@ -155,15 +155,15 @@ TEST(AmxRepack, EqualsUnpackingBitForBit) {
 TEST(AmxRepack, SizesAndErrors) {
   // Sizes need no AMX: one panel per 16-row tile (K-quants: 8576 bytes per
   // superblock of 16 rows, Q4_0: 576 per 32-element block of 16 rows).
-  // Q4_K, Q6_K: their decode panels follow, 2368 / 3392 bytes per superblock of 16 rows.
-  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}), 2u * 2u * (8576u + 2368u));
+  // Q4_K, Q6_K: their decode panels follow, 2304 / 3392 bytes per superblock of 16 rows.
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}), 2u * 2u * (8576u + 2304u));
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}), 8576u + 3392u);
   // Q8_0: decode panels, 512 quant bytes per block and 16 fp16 scales, padded to 64.
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 33, 64, nullptr, 0}), 3u * (2u * 512u + 64u));
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 16, 96, nullptr, 0}), 3u * 512u + 128u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_0, 16, 32, nullptr, 0}), 576u);
   // Decode panels alone: K-quants without their A panels, Q8_0 as above, none for Q4_0.
-  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}, amx_copy::decode), 2u * 2u * 2368u);
+  EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_k, 17, 512, nullptr, 0}, amx_copy::decode), 2u * 2u * 2304u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q6_k, 16, 256, nullptr, 0}, amx_copy::decode), 3392u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q8_0, 16, 96, nullptr, 0}, amx_copy::decode), 3u * 512u + 128u);
   EXPECT_EQ(amx_repacked_bytes({tensor_type::q4_0, 16, 32, nullptr, 0}, amx_copy::decode), 0u);
@@ -204,7 +204,7 @@ TEST(AmxRepack, HugeDecodePages) {
     int64_t rows, cols;
     bool big;  // decode panels of at least 1 MiB
   };
-  for (const case_& c : {case_{tensor_type::q4_k, 1200, 1536, true}, case_{tensor_type::q8_0, 1040, 1024, true},
+  for (const case_& c : {case_{tensor_type::q4_k, 1300, 1536, true}, case_{tensor_type::q8_0, 1040, 1024, true},
                          case_{tensor_type::q6_k, 48, 512, false}, case_{tensor_type::q5_k, 1200, 1536, false}}) {
     const std::string what = std::string(type_info(c.t).name) + " " + std::to_string(c.rows) + "x" + std::to_string(c.cols);
     const auto dense = test::random_blocks(rng, c.t, c.rows * c.cols);
