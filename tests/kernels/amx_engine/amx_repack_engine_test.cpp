@@ -113,8 +113,8 @@ void check_type(const std::string& type) {
     EXPECT_GE(on->released_bytes, on->bytes - on->bytes / 8) << "whole pages of every original";
     EXPECT_LE(on->released_bytes, on->bytes);
   } else {
-    // Q4_K and Q6_K layers get their decode panels alone (a sixtieth more bytes than
-    // the rows; A panels would add 3.7 times the rows), and their prompts go on
+    // Q4_K and Q6_K layers get their decode panels alone (Q4_K's as large as the rows,
+    // Q6_K's 1 % larger; A panels would add 3.7 times the rows), and their prompts go on
     // reading the original rows, which stay resident; only the head's leave.
     EXPECT_LE(on->bytes, all->info().weights_bytes * 11 / 10) << type;
     EXPECT_GT(on->released_bytes, 0u) << type;
