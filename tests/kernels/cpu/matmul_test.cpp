@@ -77,7 +77,7 @@ TEST(ThreadPool, WaitingThreadsPrefetchTheIdleRange) {
   thread_pool pool(2);
   std::vector<uint8_t> next(256 << 10, 1);
   pool.set_idle_prefetch(next.data(), next.size());
-  EXPECT_EQ(pool.idle_prefetch_left(), next.size());
+  EXPECT_LE(pool.idle_prefetch_left(), next.size());  // a spinning worker may have started
   // Task 0 (the caller's share) waits until the other thread, done with task 1,
   // has taken the whole range (or gives up after 10 s).
   pool.run_contiguous(2, [&](int task, int) {
