@@ -184,6 +184,8 @@ void task_runner::run(int64_t task, float* part_m, float* part_l, float* part_ac
   t.v_data = static_cast<const uint8_t*>(a_.v.data) + static_cast<size_t>(hk) * a_.v.head_stride_bytes;
   t.v_stride = a_.v.pos_stride_bytes;
   t.v_to_f32 = row_converter(a_.v.type);
+  t.k_f16 = a_.k.type == tensor_type::f16;
+  t.v_f16 = a_.v.type == tensor_type::f16;
   t.k_row_bytes = row_size(a_.k.type, dk);
   t.v_row_bytes = row_size(a_.v.type, dv);
   t.m = m;

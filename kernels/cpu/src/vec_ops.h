@@ -36,6 +36,8 @@ struct attn_task {
   const uint8_t* v_data = nullptr;
   size_t v_stride = 0;
   row_to_f32_fn v_to_f32 = nullptr;
+  bool k_f16 = false;  // the rows are F16 (k_to_f32 / v_to_f32 convert them): kernels
+  bool v_f16 = false;  // with F16 loads read them in place
   size_t k_row_bytes = 0;  // bytes of one position's K (V) row of this head, read by the tiles
   size_t v_row_bytes = 0;
   float* m = nullptr;   // rows_pad
@@ -48,9 +50,10 @@ struct attn_task {
 constexpr int k_attn_tile = 64;
 
 constexpr size_t attn_work_floats(int rows_pad, int dk, int dv) {
-  // scores (tile × rows_pad), a K tile, a V tile, the per-row rescale factors.
+  // scores (tile × rows_pad), a K tile, a V tile, the per-row rescale factors; for a
+  // decode's key pairs, the duplicated query rows (rows_pad × dk) and two F32 key rows.
   return static_cast<size_t>(k_attn_tile) * static_cast<size_t>(rows_pad + dk + dv) + static_cast<size_t>(rows_pad) +
-         64;
+         static_cast<size_t>(rows_pad + 2) * static_cast<size_t>(dk) + 64;
 }
 
 struct vec_ops_table {

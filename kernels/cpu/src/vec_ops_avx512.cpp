@@ -3,6 +3,8 @@
 // the CPU check (the avx512 and amx paths).
 #include <immintrin.h>
 
+#include <cstring>
+
 // GCC 12's AVX-512 intrinsics pass _mm512_undefined_* (a self-initialised
 // variable) as the unused merge source, which trips these warnings at every use.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -54,6 +56,26 @@ struct v512 {
     return _mm512_mul_ps(_mm512_mul_ps(p, s1), s2);
   }
   static vf exp(vf x) { return exp_poly<v512>(x); }
+
+  static vf load_f16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+
+  // Key pairs (vec_ops_impl.h, score_pairs): lane 2r + i holds query row r against key i.
+  static vf bcast_pair(const float* p) {
+    double d;
+    std::memcpy(&d, p, sizeof d);
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
+  }
+  static vf dup_rows(vf q) {  // [q0 q0 q1 q1 ... q7 q7]
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7), q);
+  }
+  static void interleave_pairs(vf a, vf b, vf& lo, vf& hi) {  // lo [a0 b0 ... a7 b7], hi [a8 b8 ... a15 b15]
+    lo = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+    hi = _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+  }
+  static void split_pairs(vf x, vf& first, vf& second) {  // the even lanes, the odd lanes; zeros above
+    first = _mm512_maskz_permutexvar_ps(0x00ff, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0), x);
+    second = _mm512_maskz_permutexvar_ps(0x00ff, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0), x);
+  }
 };
 
 }  // namespace

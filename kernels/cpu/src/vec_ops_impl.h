@@ -186,6 +186,99 @@ void score_tile(const float* qt, int rows_pad, const uint8_t* k, size_t ks, int 
   for (; b < n_vec; ++b) score_rows<V, 1, kb>(qt, rows_pad, b * V::W, k, ks, nt, dk, scale, s);
 }
 
+// A decode's query rows (one KV head's query heads) fill at most half a vector, so
+// score_pairs puts two keys in one instead: lane 2r + i is row r against key j + i.
+// The tile's keys are laid out in pairs (kp[(j/2)·2·dk + 2d + j%2]) and the rows
+// duplicated (q2[d·W + 2r + i] = q[r][d]), so a 64-bit broadcast and one FMA advance
+// two keys: half score_tile's FMAs for the 6 rows of a 1.5B decode. Each score is
+// still one FMA chain over d in order, then the scale: the bits of score_tile.
+template <class V>
+concept has_key_pairs = requires(const float* p, typename V::vf a, typename V::vf& r) {
+  V::bcast_pair(p);
+  V::dup_rows(a);
+  V::interleave_pairs(a, a, r, r);
+  V::split_pairs(a, r, r);
+  V::load_f16(static_cast<const uint16_t*>(nullptr));
+};
+
+// Keys t0 .. t0+nt in pairs (a zero key after an odd last one); tmp: 2·dk floats.
+// F16 rows whole vectors long are converted in registers on the way.
+template <class V>
+void key_pairs_f32(const uint8_t* data, size_t stride, row_to_f32_fn conv, bool f16, int64_t t0, int nt, int dk,
+                   float* tmp, float* kp) {
+  using vf = typename V::vf;
+  if (f16 && dk % V::W == 0) {
+    for (int j = 0; j < nt; j += 2) {
+      const auto* a = reinterpret_cast<const uint16_t*>(data + static_cast<size_t>(t0 + j) * stride);
+      const auto* b = reinterpret_cast<const uint16_t*>(data + static_cast<size_t>(t0 + j + 1) * stride);
+      float* out = kp + static_cast<size_t>(j) * dk;
+      for (int d = 0; d < dk; d += V::W) {
+        vf lo, hi;
+        V::interleave_pairs(V::load_f16(a + d), j + 1 < nt ? V::load_f16(b + d) : V::set1(0.0f), lo, hi);
+        V::store(out + 2 * d, lo);
+        V::store(out + 2 * d + V::W, hi);
+      }
+    }
+    return;
+  }
+  for (int j = 0; j < nt; j += 2) {
+    const float* a = reinterpret_cast<const float*>(data + static_cast<size_t>(t0 + j) * stride);
+    const float* b = reinterpret_cast<const float*>(data + static_cast<size_t>(t0 + j + 1) * stride);
+    if (conv) {
+      conv(reinterpret_cast<const uint8_t*>(a), tmp, dk);
+      a = tmp;
+    }
+    if (j + 1 == nt) {
+      for (int d = 0; d < dk; ++d) tmp[dk + d] = 0.0f;
+      b = tmp + dk;
+    } else if (conv) {
+      conv(reinterpret_cast<const uint8_t*>(b), tmp + dk, dk);
+      b = tmp + dk;
+    }
+    float* out = kp + static_cast<size_t>(j) * dk;
+    int d = 0;
+    for (; d + V::W <= dk; d += V::W) {
+      vf lo, hi;
+      V::interleave_pairs(V::load(a + d), V::load(b + d), lo, hi);
+      V::store(out + 2 * d, lo);
+      V::store(out + 2 * d + V::W, hi);
+    }
+    for (; d < dk; ++d) {
+      out[2 * d] = a[d];
+      out[2 * d + 1] = b[d];
+    }
+  }
+}
+
+// Scores of KP key pairs (`keys` of them real) into s, rows_pad = W.
+template <class V, int KP>
+inline void score_pair_block(const float* q2, const float* kp, int dk, float scale, float* s, int keys) {
+  using vf = typename V::vf;
+  vf acc[KP];
+  for (int p = 0; p < KP; ++p) acc[p] = V::set1(0.0f);
+  for (int d = 0; d < dk; ++d) {
+    const vf qv = V::load(q2 + static_cast<size_t>(d) * V::W);
+    for (int p = 0; p < KP; ++p) acc[p] = V::fma(qv, V::bcast_pair(kp + static_cast<size_t>(p) * 2 * dk + 2 * d), acc[p]);
+  }
+  const vf sc = V::set1(scale);
+  for (int p = 0; p < KP; ++p) {
+    vf first, second;
+    V::split_pairs(V::mul(acc[p], sc), first, second);
+    V::store(s + static_cast<size_t>(2 * p) * V::W, first);
+    if (2 * p + 1 < keys) V::store(s + static_cast<size_t>(2 * p + 1) * V::W, second);
+  }
+}
+
+template <class V>
+void score_pairs(const float* q2, const float* kp, int nt, int dk, float scale, float* s) {
+  constexpr int kp_block = 8;  // eight accumulators, as score_tile's decode case
+  int j = 0;
+  for (; j + 2 * kp_block <= nt; j += 2 * kp_block)
+    score_pair_block<V, kp_block>(q2, kp + static_cast<size_t>(j) * dk, dk, scale, s + static_cast<size_t>(j) * V::W, 2 * kp_block);
+  for (; j < nt; j += 2)
+    score_pair_block<V, 1>(q2, kp + static_cast<size_t>(j) * dk, dk, scale, s + static_cast<size_t>(j) * V::W, nt - j);
+}
+
 // Online softmax over one tile of scores (keys t0 .. t0+nt): hides invisible
 // keys, updates m and l, turns the scores into e^(s - m) in place and leaves in
 // f the factor by which each row's earlier accumulator must be scaled.
@@ -233,8 +326,9 @@ void rescale_rows(float* o, int rows, int dv, const float* f) {
   }
 }
 
-// o[r][d0 .. d0 + DB·W) += Σ_j p[j][r] v[j][..] for rows r0 .. r0+RR.
-template <class V, int RR, int DB>
+// o[r][d0 .. d0 + DB·W) += Σ_j p[j][r] v[j][..] for rows r0 .. r0+RR; F16: the V rows
+// are F16, converted in registers.
+template <class V, int RR, int DB, bool F16 = false>
 inline void pv_block(const float* s, int rows_pad, int r0, const uint8_t* v, size_t vs, int nt, float* o, int dv,
                      int d0) {
   using vf = typename V::vf;
@@ -242,9 +336,14 @@ inline void pv_block(const float* s, int rows_pad, int r0, const uint8_t* v, siz
   for (int rr = 0; rr < RR; ++rr)
     for (int b = 0; b < DB; ++b) acc[rr][b] = V::load(o + static_cast<size_t>(r0 + rr) * dv + d0 + b * V::W);
   for (int j = 0; j < nt; ++j) {
-    const float* vr = reinterpret_cast<const float*>(v + static_cast<size_t>(j) * vs) + d0;
     vf vv[DB];
-    for (int b = 0; b < DB; ++b) vv[b] = V::load(vr + b * V::W);
+    if constexpr (F16) {
+      const uint16_t* vr = reinterpret_cast<const uint16_t*>(v + static_cast<size_t>(j) * vs) + d0;
+      for (int b = 0; b < DB; ++b) vv[b] = V::load_f16(vr + b * V::W);
+    } else {
+      const float* vr = reinterpret_cast<const float*>(v + static_cast<size_t>(j) * vs) + d0;
+      for (int b = 0; b < DB; ++b) vv[b] = V::load(vr + b * V::W);
+    }
     const float* p = s + static_cast<size_t>(j) * rows_pad + r0;
     for (int rr = 0; rr < RR; ++rr) {
       const vf pb = V::bcast(p + rr);
@@ -255,25 +354,36 @@ inline void pv_block(const float* s, int rows_pad, int r0, const uint8_t* v, siz
     for (int b = 0; b < DB; ++b) V::store(o + static_cast<size_t>(r0 + rr) * dv + d0 + b * V::W, acc[rr][b]);
 }
 
-// Rows in groups of 4 (rows4 is a multiple of 4); dims in blocks of DB vectors,
-// then single vectors, then a scalar tail.
-template <class V>
-void pv_tile(const float* s, int rows_pad, int rows4, const uint8_t* v, size_t vs, int nt, float* o, int dv) {
+// Rows r0 .. r0+RR; dims in blocks of DB vectors, then single vectors, then a scalar
+// tail. F16: the rows are F16, read in place (dv a multiple of DB vectors).
+template <class V, int RR, bool F16>
+void pv_rows(const float* s, int rows_pad, int r0, const uint8_t* v, size_t vs, int nt, float* o, int dv) {
   constexpr int db = V::pv_vectors;
-  for (int r0 = 0; r0 < rows4; r0 += 4) {
-    int d0 = 0;
-    for (; d0 + db * V::W <= dv; d0 += db * V::W) pv_block<V, 4, db>(s, rows_pad, r0, v, vs, nt, o, dv, d0);
-    for (; d0 + V::W <= dv; d0 += V::W) pv_block<V, 4, 1>(s, rows_pad, r0, v, vs, nt, o, dv, d0);
-    for (; d0 < dv; ++d0) {
-      for (int rr = 0; rr < 4; ++rr) {
-        float acc = o[static_cast<size_t>(r0 + rr) * dv + d0];
-        for (int j = 0; j < nt; ++j)
-          acc += s[static_cast<size_t>(j) * rows_pad + r0 + rr] *
-                 reinterpret_cast<const float*>(v + static_cast<size_t>(j) * vs)[d0];
-        o[static_cast<size_t>(r0 + rr) * dv + d0] = acc;
-      }
+  int d0 = 0;
+  for (; d0 + db * V::W <= dv; d0 += db * V::W) pv_block<V, RR, db, F16>(s, rows_pad, r0, v, vs, nt, o, dv, d0);
+  if constexpr (F16) return;
+  for (; d0 + V::W <= dv; d0 += V::W) pv_block<V, RR, 1>(s, rows_pad, r0, v, vs, nt, o, dv, d0);
+  for (; d0 < dv; ++d0) {
+    for (int rr = 0; rr < RR; ++rr) {
+      float acc = o[static_cast<size_t>(r0 + rr) * dv + d0];
+      for (int j = 0; j < nt; ++j)
+        acc += s[static_cast<size_t>(j) * rows_pad + r0 + rr] * reinterpret_cast<const float*>(v + static_cast<size_t>(j) * vs)[d0];
+      o[static_cast<size_t>(r0 + rr) * dv + d0] = acc;
     }
   }
+}
+
+// The real rows in groups of 4, then 2, then 1 (a 6-row decode no longer computes two
+// padding rows). Each output is the same FMA chain over the keys whatever its group.
+template <class V, bool F16 = false>
+void pv_tile(const float* s, int rows_pad, int rows, const uint8_t* v, size_t vs, int nt, float* o, int dv) {
+  int r0 = 0;
+  for (; r0 + 4 <= rows; r0 += 4) pv_rows<V, 4, F16>(s, rows_pad, r0, v, vs, nt, o, dv);
+  if (r0 + 2 <= rows) {
+    pv_rows<V, 2, F16>(s, rows_pad, r0, v, vs, nt, o, dv);
+    r0 += 2;
+  }
+  if (r0 < rows) pv_rows<V, 1, F16>(s, rows_pad, r0, v, vs, nt, o, dv);
 }
 
 // Cache rows t0 .. t0+nt as F32: in place when the cache is F32, else converted
@@ -309,6 +419,14 @@ void attn_run(const attn_task& t) {
   float* kbuf = s + static_cast<size_t>(k_attn_tile) * rp;
   float* vbuf = kbuf + static_cast<size_t>(k_attn_tile) * t.dk;
   float* f = vbuf + static_cast<size_t>(k_attn_tile) * t.dv;
+  float* q2 = f + rp;                            // key pairs: the duplicated query rows
+  float* pair_tmp = q2 + static_cast<size_t>(rp) * t.dk;  // key pairs: two F32 key rows
+  [[maybe_unused]] bool pairs = false;
+  if constexpr (has_key_pairs<V>) {
+    pairs = rp == V::W && 2 * t.rows <= V::W;
+    if (pairs)
+      for (int d = 0; d < t.dk; ++d) V::store(q2 + static_cast<size_t>(d) * V::W, V::dup_rows(V::load(t.qt + static_cast<size_t>(d) * rp)));
+  }
   // Keys below min_vis are visible to every real row: no mask needed there.
   int64_t min_vis = t.j1;
   for (int r = 0; r < t.rows; ++r) min_vis = t.vis_end[r] < min_vis ? t.vis_end[r] : min_vis;
@@ -323,12 +441,33 @@ void attn_run(const attn_task& t) {
     const int nt = tile_rows(t0);
     prefetch_tile(t0 + k_attn_tile);
     size_t ks = 0, vs = 0;
-    const uint8_t* k = f32_rows(t.k_data, t.k_stride, t.k_to_f32, t0, nt, t.dk, kbuf, &ks);
-    score_tile<V>(t.qt, rp, k, ks, nt, t.dk, t.scale, s);
+    bool scored = false;
+    if constexpr (has_key_pairs<V>) {
+      if (pairs) {
+        key_pairs_f32<V>(t.k_data, t.k_stride, t.k_to_f32, t.k_f16, t0, nt, t.dk, pair_tmp, kbuf);
+        score_pairs<V>(q2, kbuf, nt, t.dk, t.scale, s);
+        scored = true;
+      }
+    }
+    if (!scored) {
+      const uint8_t* k = f32_rows(t.k_data, t.k_stride, t.k_to_f32, t0, nt, t.dk, kbuf, &ks);
+      score_tile<V>(t.qt, rp, k, ks, nt, t.dk, t.scale, s);
+    }
     softmax_tile<V>(s, rp, nt, t0, min_vis, t.vis_end, t.m, t.l, f);
     rescale_rows<V>(t.o, rows4, t.dv, f);
-    const uint8_t* v = f32_rows(t.v_data, t.v_stride, t.v_to_f32, t0, nt, t.dv, vbuf, &vs);
-    pv_tile<V>(s, rp, rows4, v, vs, nt, t.o, t.dv);
+    bool summed = false;
+    if constexpr (has_key_pairs<V>) {
+      // Decode: F16 V rows read in place (a prompt tile's rows are reused by many more
+      // query rows, so it converts them once).
+      if (pairs && t.v_f16 && t.dv % (V::pv_vectors * V::W) == 0) {
+        pv_tile<V, true>(s, rp, t.rows, t.v_data + static_cast<size_t>(t0) * t.v_stride, t.v_stride, nt, t.o, t.dv);
+        summed = true;
+      }
+    }
+    if (!summed) {
+      const uint8_t* v = f32_rows(t.v_data, t.v_stride, t.v_to_f32, t0, nt, t.dv, vbuf, &vs);
+      pv_tile<V>(s, rp, t.rows, v, vs, nt, t.o, t.dv);
+    }
   }
 }
 
