@@ -11,6 +11,7 @@
 // NaN), round (to nearest even) and times_pow2(p, n) = p·2^n for an integral n.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -202,50 +203,36 @@ concept has_key_pairs = requires(const float* p, typename V::vf a, typename V::v
 };
 
 // Keys t0 .. t0+nt in pairs (a zero key after an odd last one); tmp: 2·dk floats.
-// F16 rows whole vectors long are converted in registers on the way.
+// F16 rows whole vectors long are widened in registers on the way, others converted
+// into tmp first.
 template <class V>
 void key_pairs_f32(const uint8_t* data, size_t stride, row_to_f32_fn conv, bool f16, int64_t t0, int nt, int dk,
                    float* tmp, float* kp) {
   using vf = typename V::vf;
-  if (f16 && dk % V::W == 0) {
-    for (int j = 0; j < nt; j += 2) {
-      const auto* a = reinterpret_cast<const uint16_t*>(data + static_cast<size_t>(t0 + j) * stride);
-      const auto* b = reinterpret_cast<const uint16_t*>(data + static_cast<size_t>(t0 + j + 1) * stride);
-      float* out = kp + static_cast<size_t>(j) * dk;
-      for (int d = 0; d < dk; d += V::W) {
-        vf lo, hi;
-        V::interleave_pairs(V::load_f16(a + d), j + 1 < nt ? V::load_f16(b + d) : V::set1(0.0f), lo, hi);
-        V::store(out + 2 * d, lo);
-        V::store(out + 2 * d + V::W, hi);
-      }
-    }
-    return;
-  }
+  const bool in_registers = f16 && dk % V::W == 0;
   for (int j = 0; j < nt; j += 2) {
-    const float* a = reinterpret_cast<const float*>(data + static_cast<size_t>(t0 + j) * stride);
-    const float* b = reinterpret_cast<const float*>(data + static_cast<size_t>(t0 + j + 1) * stride);
-    if (conv) {
-      conv(reinterpret_cast<const uint8_t*>(a), tmp, dk);
-      a = tmp;
+    const uint8_t* rows[2] = {data + static_cast<size_t>(t0 + j) * stride, data + static_cast<size_t>(t0 + j + 1) * stride};
+    const float* f[2] = {tmp, tmp + dk};
+    for (int i = 0; i < 2 && !in_registers; ++i) {
+      if (j + i == nt) std::fill(tmp + dk, tmp + 2 * dk, 0.0f);
+      else if (conv) conv(rows[i], tmp + i * dk, dk);
+      else f[i] = reinterpret_cast<const float*>(rows[i]);
     }
-    if (j + 1 == nt) {
-      for (int d = 0; d < dk; ++d) tmp[dk + d] = 0.0f;
-      b = tmp + dk;
-    } else if (conv) {
-      conv(reinterpret_cast<const uint8_t*>(b), tmp + dk, dk);
-      b = tmp + dk;
-    }
+    auto load = [&](int i, int d) {
+      if (!in_registers) return V::load(f[i] + d);
+      return j + i < nt ? V::load_f16(reinterpret_cast<const uint16_t*>(rows[i]) + d) : V::set1(0.0f);
+    };
     float* out = kp + static_cast<size_t>(j) * dk;
     int d = 0;
     for (; d + V::W <= dk; d += V::W) {
       vf lo, hi;
-      V::interleave_pairs(V::load(a + d), V::load(b + d), lo, hi);
+      V::interleave_pairs(load(0, d), load(1, d), lo, hi);
       V::store(out + 2 * d, lo);
       V::store(out + 2 * d + V::W, hi);
     }
-    for (; d < dk; ++d) {
-      out[2 * d] = a[d];
-      out[2 * d + 1] = b[d];
+    for (; d < dk; ++d) {  // only when converted into tmp (in_registers needs whole vectors)
+      out[2 * d] = f[0][d];
+      out[2 * d + 1] = f[1][d];
     }
   }
 }
@@ -361,14 +348,15 @@ void pv_rows(const float* s, int rows_pad, int r0, const uint8_t* v, size_t vs, 
   constexpr int db = V::pv_vectors;
   int d0 = 0;
   for (; d0 + db * V::W <= dv; d0 += db * V::W) pv_block<V, RR, db, F16>(s, rows_pad, r0, v, vs, nt, o, dv, d0);
-  if constexpr (F16) return;
-  for (; d0 + V::W <= dv; d0 += V::W) pv_block<V, RR, 1>(s, rows_pad, r0, v, vs, nt, o, dv, d0);
-  for (; d0 < dv; ++d0) {
-    for (int rr = 0; rr < RR; ++rr) {
-      float acc = o[static_cast<size_t>(r0 + rr) * dv + d0];
-      for (int j = 0; j < nt; ++j)
-        acc += s[static_cast<size_t>(j) * rows_pad + r0 + rr] * reinterpret_cast<const float*>(v + static_cast<size_t>(j) * vs)[d0];
-      o[static_cast<size_t>(r0 + rr) * dv + d0] = acc;
+  if constexpr (!F16) {
+    for (; d0 + V::W <= dv; d0 += V::W) pv_block<V, RR, 1>(s, rows_pad, r0, v, vs, nt, o, dv, d0);
+    for (; d0 < dv; ++d0) {
+      for (int rr = 0; rr < RR; ++rr) {
+        float acc = o[static_cast<size_t>(r0 + rr) * dv + d0];
+        for (int j = 0; j < nt; ++j)
+          acc += s[static_cast<size_t>(j) * rows_pad + r0 + rr] * reinterpret_cast<const float*>(v + static_cast<size_t>(j) * vs)[d0];
+        o[static_cast<size_t>(r0 + rr) * dv + d0] = acc;
+      }
     }
   }
 }
